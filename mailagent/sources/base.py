@@ -1,0 +1,48 @@
+"""The mail source interface every mailbox backend implements."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Protocol
+
+
+class SourceError(Exception):
+    """The mailbox could not be reached or refused an operation (a system error, retried)."""
+
+
+@dataclass(frozen=True)
+class FetchedMessage:
+    """One message as the mailbox holds it, before anything has read it."""
+
+    uid: str
+    raw: bytes
+    uidvalidity: int | None = None
+
+
+class MailSource(Protocol):
+    """A mailbox folder we read new mail from and file it away when done.
+
+    `name` identifies the folder (it keys the stored sync state). Filing is by UID so that
+    a message is never acted on twice: once processed it leaves the inbox folder.
+    """
+
+    name: str
+
+    def fetch_new(self) -> Iterator[FetchedMessage]:
+        """The messages waiting in the inbox folder, oldest first; read without marking them."""
+        ...
+
+    def mark_processed(self, uid: str) -> None:
+        """Move the message to the processed folder."""
+        ...
+
+    def quarantine(self, uid: str) -> None:
+        """Move the message to the quarantine folder for a person to look at."""
+        ...
+
+    def wait_for_mail(self, timeout: float) -> bool:
+        """Block until new mail may have arrived or `timeout` seconds pass."""
+        ...
+
+    def close(self) -> None: ...

@@ -1,0 +1,72 @@
+"""The embedded default mailbox: a local Maildir that a person can drop .eml files into.
+
+Any file put in the Maildir's `new/` or `cur/` folder, or a `*.eml` file put straight into
+the Maildir's own folder, is read. Processed mail goes to the `.Processed` sub-folder and
+quarantined mail to `.Quarantine` (Maildir++ layout, so a mail client can open all three).
+"""
+
+from __future__ import annotations
+
+import mailbox
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from mailagent.sources.base import FetchedMessage
+
+PROCESSED = "Processed"
+QUARANTINE = "Quarantine"
+
+
+class MaildirSource:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.name = f"maildir:{path}"
+        self._box = mailbox.Maildir(path, create=True)
+        self._folders = {
+            name: self._box.add_folder(name) for name in (PROCESSED, QUARANTINE)
+        }
+
+    def fetch_new(self) -> Iterator[FetchedMessage]:
+        self._adopt_dropped_files()
+        # Maildir keys start with the delivery time, so sorting gives arrival order.
+        for key in sorted(self._box.keys()):
+            try:
+                raw = self._box.get_bytes(key)
+            except KeyError:  # moved away by someone else meanwhile
+                continue
+            yield FetchedMessage(uid=key, raw=raw)
+
+    def mark_processed(self, uid: str) -> None:
+        self._move(uid, PROCESSED)
+
+    def quarantine(self, uid: str) -> None:
+        self._move(uid, QUARANTINE)
+
+    def wait_for_mail(self, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self._pending():
+                return True
+            time.sleep(min(1.0, max(0.0, deadline - time.monotonic())))
+        return self._pending()
+
+    def close(self) -> None:
+        self._box.close()
+
+    def _pending(self) -> bool:
+        return any(self.path.glob("*.eml")) or any((self.path / "new").iterdir())
+
+    def _adopt_dropped_files(self) -> None:
+        for dropped in sorted(self.path.glob("*.eml")):
+            with dropped.open("rb") as handle:
+                self._box.add(handle)
+            dropped.unlink()
+
+    def _move(self, uid: str, folder: str) -> None:
+        try:
+            raw = self._box.get_bytes(uid)
+        except KeyError:
+            return  # already filed: moving is idempotent
+        self._folders[folder].add(raw)
+        self._box.discard(uid)
