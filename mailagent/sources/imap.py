@@ -51,11 +51,11 @@ class ImapSource:
 
     def fetch_new(self) -> Iterator[FetchedMessage]:
         client = self._connected()
-        with _errors_as_source_error():
+        with self._errors_as_source_error():
             uids = sorted(client.search(["ALL"]))
         for start in range(0, len(uids), FETCH_BATCH):
             batch = uids[start : start + FETCH_BATCH]
-            with _errors_as_source_error():
+            with self._errors_as_source_error():
                 data = client.fetch(batch, ["BODY.PEEK[]"])
             for uid in batch:
                 raw = data.get(uid, {}).get(b"BODY[]")
@@ -71,7 +71,7 @@ class ImapSource:
     def wait_for_mail(self, timeout: float) -> bool:
         """IDLE until the server reports a change (Dovecot tells after ~0.5 s) or timeout."""
         client = self._connected()
-        with _errors_as_source_error():
+        with self._errors_as_source_error():
             if not client.has_capability("IDLE"):
                 client.noop()
                 return True
@@ -96,7 +96,7 @@ class ImapSource:
         return self._client
 
     def _connect(self) -> IMAPClient:
-        with _errors_as_source_error():
+        with self._errors_as_source_error():
             client = IMAPClient(
                 self.host, port=self.port, ssl=self._ssl, timeout=self._timeout,
                 ssl_context=ssl_lib.create_default_context() if self._ssl else None,
@@ -115,9 +115,18 @@ class ImapSource:
         log.info("connected to IMAP folder", extra={"source": self.name})
         return client
 
+    @contextlib.contextmanager
+    def _errors_as_source_error(self) -> Iterator[None]:
+        """Turn network and server errors into SourceError and drop the broken link."""
+        try:
+            yield
+        except (IMAPClientError, OSError) as exc:
+            self._client = None
+            raise SourceError(f"IMAP: {exc}") from exc
+
     def _move(self, uid: str, folder: str) -> None:
         client = self._connected()
-        with _errors_as_source_error():
+        with self._errors_as_source_error():
             if client.has_capability("MOVE"):
                 client.move([int(uid)], folder)
                 return
@@ -129,10 +138,3 @@ class ImapSource:
                 client.expunge()
 
 
-@contextlib.contextmanager
-def _errors_as_source_error() -> Iterator[None]:
-    """Turn the network's and the server's errors into SourceError."""
-    try:
-        yield
-    except (IMAPClientError, OSError) as exc:
-        raise SourceError(f"IMAP: {exc}") from exc

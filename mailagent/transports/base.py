@@ -1,0 +1,24 @@
+"""The transport interface and the two ways a send can fail."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+
+class TemporaryFailure(Exception):
+    """The message was not accepted this time; trying again later may work."""
+
+
+class PermanentFailure(Exception):
+    """The message will never be accepted as it is (for example a 5xx reply); do not retry."""
+
+
+class Transport(Protocol):
+    def send(self, sender: str, recipients: list[str], raw: bytes, message_id: str) -> None:
+        """Hand the message over; return only once the server has accepted it.
+
+        Raise TemporaryFailure or PermanentFailure if it was not accepted.
+        """
+        ...
+
+    def close(self) -> None: ...
