@@ -1,0 +1,97 @@
+"""Case references and where to find them in an email: the subject and the body marker.
+
+A case reference looks like ``ESC-2026-0042``: a prefix for the kind of work (ESC formal
+escalation, PC positive challenge, GP good practice, CA collective alert), the year, and a
+number of at least four digits. Every email we send carries it twice: in the subject, e.g.
+``[ESC-2026-0042]``, and as a small marker in the body, ``[ma:ESC-2026-0042]``, because
+some clients drop the reply headers and some people rewrite the subject. Both are guessable,
+so whoever matches on them must check that the sender takes part in the case.
+"""
+
+from __future__ import annotations
+
+import re
+
+REF_PREFIXES = ("ESC", "PC", "GP", "CA")
+REF_RE = re.compile(r"\b(ESC|PC|GP|CA)-(\d{4})-(\d{4,})\b", re.IGNORECASE)
+
+# The marker is plain ASCII with no spaces, so it survives quoting ("> "), line wrapping,
+# HTML-to-text conversion and every charset; the "ma:" keeps a human-typed reference in
+# running text from being mistaken for it.
+MARKER_RE = re.compile(r"\[\s*ma\s*:\s*((?:ESC|PC|GP|CA)-\d{4}-\d{4,})\s*\]", re.IGNORECASE)
+
+# Prefixes that mail clients put before a subject when answering or forwarding, in the
+# languages the council's staff and partners use: English, Welsh (ATB, YML), German,
+# Dutch, Nordic, French, Spanish, Italian, Polish, Portuguese, Turkish.
+_REPLY_WORDS = (
+    "re", "aw", "antw", "antwort", "sv", "vs", "atb", "odp", "res", "rif", "r", "ynt",
+    "wg", "fw", "fwd", "tr", "vl", "vb", "doorst", "pd", "enc", "rv", "i", "yml",
+)
+_PREFIX_RE = re.compile(
+    r"^\s*(?:" + "|".join(sorted(_REPLY_WORDS, key=len, reverse=True)) + r")"
+    r"\s*(?:\[\d+\]|\(\d+\))?\s*[:：]\s*",
+    re.IGNORECASE,
+)
+# Banners that mail gateways add to mail from outside the organisation, anywhere in it.
+_BANNER_RE = re.compile(
+    r"\[\s*(?:external|ext|external email|external sender|caution|suspected spam|spam)\s*\]"
+    r"|\*{1,3}\s*(?:external|caution)\s*\*{1,3}"
+    r"|^\s*(?:external|ext|caution)\s*:\s*",
+    re.IGNORECASE,
+)
+
+
+def normalise_ref(ref: str) -> str:
+    """The canonical spelling of a reference: upper-case prefix."""
+    return ref.strip().upper()
+
+
+def find_ref(text: str) -> str | None:
+    """The first case reference anywhere in `text`, or None."""
+    match = REF_RE.search(text or "")
+    return normalise_ref(match.group(0)) if match else None
+
+
+def find_subject_ref(subject: str | None) -> str | None:
+    """The case reference in a subject, preferring one in brackets as we write it."""
+    if not subject:
+        return None
+    bracketed = re.search(r"\[\s*(" + REF_RE.pattern + r")\s*\]", subject, re.IGNORECASE)
+    if bracketed:
+        return normalise_ref(bracketed.group(1))
+    return find_ref(subject)
+
+
+def strip_banners(subject: str) -> str:
+    """The subject without gateway banners such as ``[EXTERNAL]`` or ``**EXTERNAL**``."""
+    previous = None
+    while previous != subject:
+        previous, subject = subject, _BANNER_RE.sub(" ", subject)
+    return " ".join(subject.split())
+
+
+def strip_subject(subject: str | None) -> str:
+    """The subject without banners and any number of reply or forward prefixes."""
+    subject = strip_banners(subject or "")
+    previous = None
+    while previous != subject:
+        previous, subject = subject, strip_banners(_PREFIX_RE.sub("", subject, count=1))
+    return subject
+
+
+def has_reply_prefix(subject: str | None) -> bool:
+    """Whether a client marked the subject as an answer or a forward (RE:, AW:, Fwd: ...)."""
+    return bool(_PREFIX_RE.match(strip_banners(subject or "")))
+
+
+def format_marker(ref: str) -> str:
+    """The body marker for a case, e.g. ``[ma:ESC-2026-0042]``."""
+    if not REF_RE.fullmatch(ref.strip()):
+        raise ValueError(f"not a case reference: {ref!r}")
+    return f"[ma:{normalise_ref(ref)}]"
+
+
+def find_marker(text_or_html: str | None) -> str | None:
+    """The case reference of the first (most recent) body marker, or None."""
+    match = MARKER_RE.search(text_or_html or "")
+    return normalise_ref(match.group(1)) if match else None
