@@ -22,14 +22,14 @@ MARKER_RE = re.compile(r"\[\s*ma\s*:\s*((?:ESC|PC|GP|CA)-\d{4}-\d{4,})\s*\]", re
 
 # Prefixes that mail clients put before a subject when answering or forwarding, in the
 # languages the council's staff and partners use: English, Welsh (ATB, YML), German,
-# Dutch, Nordic, French, Spanish, Italian, Polish, Portuguese, Turkish.
-_REPLY_WORDS = (
-    "re", "aw", "antw", "antwort", "sv", "vs", "atb", "odp", "res", "rif", "r", "ynt",
-    "wg", "fw", "fwd", "tr", "vl", "vb", "doorst", "pd", "enc", "rv", "i", "yml",
-)
+# Dutch, Nordic, French, Spanish, Italian, Polish, Portuguese, Turkish. "VS" answers in
+# Finnish but forwards in Danish and Norwegian: it counts as an answer, the safer reading.
+_REPLY_WORDS = ("re", "aw", "antw", "antwort", "sv", "vs", "atb", "odp", "res", "rif", "r", "ynt")
+_FORWARD_WORDS = ("fw", "fwd", "wg", "tr", "vl", "vb", "doorst", "pd", "enc", "rv", "i", "yml")
 _PREFIX_RE = re.compile(
-    r"^\s*(?:" + "|".join(sorted(_REPLY_WORDS, key=len, reverse=True)) + r")"
-    r"\s*(?:\[\d+\]|\(\d+\))?\s*[:：]\s*",
+    r"^\s*(?P<word>"
+    + "|".join(sorted(_REPLY_WORDS + _FORWARD_WORDS, key=len, reverse=True))
+    + r")\s*(?:\[\d+\]|\(\d+\))?\s*[:：]\s*",
     re.IGNORECASE,
 )
 # Banners that mail gateways add to mail from outside the organisation, anywhere in it.
@@ -80,8 +80,18 @@ def strip_subject(subject: str | None) -> str:
 
 
 def has_reply_prefix(subject: str | None) -> bool:
-    """Whether a client marked the subject as an answer or a forward (RE:, AW:, Fwd: ...)."""
-    return bool(_PREFIX_RE.match(strip_banners(subject or "")))
+    """Whether a client marked the subject as an answer (RE:, AW:, SV:, Re[2]: ...)."""
+    return _first_prefix(subject) in _REPLY_WORDS
+
+
+def has_forward_prefix(subject: str | None) -> bool:
+    """Whether a client marked the subject as a forward (FW:, Fwd:, WG:, TR: ...)."""
+    return _first_prefix(subject) in _FORWARD_WORDS
+
+
+def _first_prefix(subject: str | None) -> str | None:
+    match = _PREFIX_RE.match(strip_banners(subject or ""))
+    return match.group("word").lower() if match else None
 
 
 def format_marker(ref: str) -> str:
