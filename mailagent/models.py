@@ -79,7 +79,7 @@ class Case(SQLModel, table=True):
     paused_working_days_left: int | None = None
     process_started_at: datetime | None = _utc(nullable=True)
     process_deadline: datetime | None = _utc(nullable=True)
-    thread_index: str | None = Field(default=None, max_length=100, index=True)
+    decision_due: datetime | None = _utc(nullable=True)
     outcome: str | None = None
     learning: str | None = None
     opened_at: datetime = _utc()
@@ -123,6 +123,15 @@ class MessageRef(SQLModel, table=True):
     message_id: str = Field(primary_key=True, max_length=998)
     case_id: int = Field(foreign_key="case.id", index=True)
     direction: str = Field(max_length=3)
+
+
+class ConversationRef(SQLModel, table=True):
+    """An Outlook conversation (the first 22 bytes of Thread-Index) seen on a case."""
+
+    __tablename__ = "conversation_ref"
+
+    conversation: str = Field(primary_key=True, max_length=100)
+    case_id: int = Field(foreign_key="case.id", index=True)
 
 
 class Outbound(SQLModel, table=True):

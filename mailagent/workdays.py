@@ -106,7 +106,7 @@ class WorkingCalendar:
         return self.add_working_days(self.receipt_day(received_at), n)
 
     def deadline(self, received_at: datetime, n: int) -> datetime:
-        """The instant (aware UTC) a timescale of n working days runs out: the end of its last day."""
+        """The instant (aware UTC) n working days run out: the local end of their last day."""
         return self.end_of_day(self.deadline_date(received_at, n))
 
     def end_of_day(self, d: date) -> datetime:

@@ -109,7 +109,9 @@ cmd_start() {
   BIN="$(pg_bin)" || die "no PostgreSQL server binaries under /usr/lib/postgresql"
   lock
   mkdir -p "$DIR/run" "$DIR/log"
-  [[ $EUID -eq 0 ]] && chown "$OS_USER:" "$DIR" "$DIR/run" "$DIR/log"
+  if [[ $EUID -eq 0 ]]; then
+    chown "$OS_USER:" "$DIR" "$DIR/run" "$DIR/log"
+  fi
 
   if [[ ! -f $DATA/PG_VERSION ]]; then
     rm -rf "$DATA"
