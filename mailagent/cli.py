@@ -87,9 +87,12 @@ def run(
                 f"failed {len(report.delivery.failed)}"
             )
         else:
-            from mailagent.daemon import run_forever
+            from mailagent.daemon import AlreadyRunning, run_forever
 
-            run_forever(agent)
+            try:
+                run_forever(agent)
+            except AlreadyRunning as exc:
+                _fail(str(exc), code=3)
     finally:
         agent.close()
 

@@ -400,6 +400,8 @@ def apply_due(session: Session, agent: Agent, case: Case, step: str, now: dateti
     stage = ladder.stage(case.stage_id)
     visit = case.extra.get("visit", 0)
     if step == "reminder":
+        case.extra = {**case.extra, "reminded": f"{visit}:{stage.id}"}
+        session.add(case)
         recipients = stage_recipients(agent, case, stage)
         to_people = [p for p in recipients.to]
         send(session, agent, case, template=ladder.template_for(stage.id, "reminder"),

@@ -1,0 +1,75 @@
+"""The sweep: every time-driven step (reminders, overdue escalations, breaches), once.
+
+Safe to run at any moment and any number of times: each step changes the case so that it
+is no longer due, and its emails carry dedupe keys. After downtime it catches up in one
+pass: a stage whose deadline passed while the agent was down times out once.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from sqlmodel import Session, select
+
+from mailagent import cases, engine
+from mailagent.app import Agent
+from mailagent.models import Case
+from mailagent.store import transaction
+
+log = logging.getLogger(__name__)
+
+# A case can time out at several stages in one catch-up pass; this bounds the loop.
+MAX_STEPS_PER_CASE = 20
+
+
+def sweep(agent: Agent, now: datetime, *, dry_run: bool = False) -> list[str]:
+    """Apply (or, with dry_run, list) every step due at `now`; return them in words."""
+    done: list[str] = []
+    with Session(agent.engine) as session:
+        open_ids = session.exec(
+            select(Case.id).where(Case.status == "open", Case.stage_id.is_not(None))  # type: ignore[union-attr]
+        ).all()
+    for case_id in open_ids:
+        done += _sweep_case(agent, case_id, now, dry_run)
+    return done
+
+
+def _sweep_case(agent: Agent, case_id: int, now: datetime, dry_run: bool) -> list[str]:
+    done: list[str] = []
+    for _ in range(MAX_STEPS_PER_CASE):
+        with transaction(agent.engine) as session:
+            case = session.get(Case, case_id)
+            assert case is not None
+            due = due_steps(agent, case, now)
+            if not due:
+                return done
+            if dry_run:
+                session.rollback()
+                return done + [f"{case.ref}: would {step.replace('_', ' ')}" for step in due]
+            try:
+                done.append(engine.apply_due(session, agent, case, due[0], now))
+            except Exception:
+                log.exception("sweep step failed", extra={"case_ref": case.ref})
+                raise
+    log.warning("sweep stopped after %s steps", MAX_STEPS_PER_CASE)
+    return done
+
+
+def due_steps(agent: Agent, case: Case, now: datetime) -> list[str]:
+    ladder = engine.ladder_of(agent, case)
+    clock = cases.CaseClock(
+        status=case.status,
+        stage_state=case.stage_state,
+        stage_started_at=case.stage_started_at,
+        stage_deadline=case.stage_deadline,
+        decision_due=case.decision_due,
+        process_deadline=case.process_deadline,
+        process_breach_flagged=bool(case.extra.get("process_breach_flagged")),
+    )
+    steps = cases.due_now(clock, ladder, agent.calendar, now)
+    # A reminder already queued is not due again.
+    visit = case.extra.get("visit", 0)
+    if "reminder" in steps and case.extra.get("reminded") == f"{visit}:{case.stage_id}":
+        steps.remove("reminder")
+    return steps
