@@ -204,15 +204,23 @@ def _describe(path: Path | None, err: dict) -> str:
     return f"{path or '<config>'}: {key}: {message}"
 
 
-def default_settings(data_dir: Path) -> Settings:
-    """Settings for the embedded default: SQLite and local folders under `data_dir`."""
+PROJECT_DIR = Path(__file__).resolve().parents[1]
+
+
+def default_settings(data_dir: Path, council: str = "leicestershire") -> Settings:
+    """Settings for the embedded default: SQLite and local folders under `data_dir`, with the
+    rules, example directory and templates shipped beside the package."""
+    data_dir = data_dir.resolve()
     return settings_from_dict(
         {
             "agent": {
-                "council": "leicestershire",
+                "council": council,
                 "mailbox": "iro-escalations@council.example",
                 "data_dir": str(data_dir),
+                "rules_dir": str(PROJECT_DIR / "rules"),
+                "templates_dir": str(PROJECT_DIR / "templates"),
             },
+            "directory": {"path": str(PROJECT_DIR / "rules" / "directory.example.toml")},
             "database": {"url": f"sqlite:///{data_dir / 'mailagent.sqlite'}"},
             "source": {"kind": "maildir", "path": str(data_dir / "mailbox")},
             "transport": {"kind": "files", "path": str(data_dir / "sent")},

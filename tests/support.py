@@ -1,0 +1,111 @@
+"""Builders shared by the tests: settings and agents on a temporary folder, and emails."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from mailagent.app import Agent, build_agent
+from mailagent.clock import FixedClock
+from mailagent.config import PROJECT_DIR, Settings, settings_from_dict
+
+LONDON = ZoneInfo("Europe/London")
+MAILBOX = "agent@example.test"
+
+
+def london(*args: int) -> datetime:
+    return datetime(*args, tzinfo=LONDON)
+
+
+def make_settings(
+    tmp: Path,
+    *,
+    council: str = "leicestershire",
+    source: dict[str, Any] | None = None,
+    transport: dict[str, Any] | None = None,
+    database_url: str | None = None,
+    **sections: Any,
+) -> Settings:
+    data = {
+        "agent": {
+            "council": council,
+            "mailbox": MAILBOX,
+            "data_dir": str(tmp),
+            "rules_dir": str(PROJECT_DIR / "rules"),
+            "templates_dir": str(PROJECT_DIR / "templates"),
+        },
+        "database": {"url": database_url or f"sqlite:///{tmp / 'test.sqlite'}"},
+        "directory": {"path": str(PROJECT_DIR / "rules" / "directory.example.toml")},
+        "source": source or {"kind": "maildir", "path": str(tmp / "mailbox")},
+        "transport": transport or {"kind": "files", "path": str(tmp / "sent")},
+        **sections,
+    }
+    return settings_from_dict(data)
+
+
+def make_agent(tmp: Path, at: datetime, **kwargs: Any) -> tuple[Agent, FixedClock]:
+    clock = FixedClock(at)
+    agent_kwargs = {k: kwargs.pop(k) for k in ("source", "transport") if k in kwargs}
+    agent = build_agent(make_settings(tmp, **kwargs), clock=clock, **agent_kwargs)
+    return agent, clock
+
+
+def smtp_transport(servers: Any) -> dict[str, Any]:
+    return {"kind": "smtp", "host": servers.smtp_host, "port": servers.smtp_port,
+            "security": "none"}
+
+
+def imap_source(servers: Any, user: str = "agent") -> dict[str, Any]:
+    return {
+        "kind": "imap", "host": servers.imap_host, "port": servers.imap_port, "ssl": False,
+        "username": f"{user}@example.test", "password": {"env": "MAILAGENT_TEST_IMAP_PASSWORD"},
+        "poll_seconds": 1,
+    }
+
+
+def email_bytes(
+    *,
+    sender: str,
+    subject: str,
+    body: str,
+    to: str = MAILBOX,
+    cc: str | None = None,
+    in_reply_to: str | None = None,
+    references: str | None = None,
+    date: datetime | None = None,
+    html: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> bytes:
+    """A plain email as a person's client would send it."""
+    msg = EmailMessage()
+    msg["From"] = sender
+    msg["To"] = to
+    if cc:
+        msg["Cc"] = cc
+    msg["Subject"] = subject
+    msg["Date"] = format_datetime(date or datetime(2026, 12, 18, 10, tzinfo=LONDON))
+    msg["Message-ID"] = make_msgid(domain="example.test")
+    if in_reply_to:
+        msg["In-Reply-To"] = in_reply_to
+        msg["References"] = references or in_reply_to
+    for name, value in (headers or {}).items():
+        msg[name] = value
+    msg.set_content(body)
+    if html:
+        msg.add_alternative(html, subtype="html")
+    return msg.as_bytes()
+
+
+ESCALATION_BODY = """Child: 123456
+Plan: LAC
+Team: North
+Social worker: Sam Walker
+Category: Placement
+Issue: The placement plan agreed at the review on 3 December has not been started.
+Impact on child: The child remains in an unsuitable placement and has missed school.
+Resolution sought: A placement search to begin this week and an update to the IRO.
+"""
