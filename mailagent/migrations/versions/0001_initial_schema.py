@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 11:48:58.762236
+Create Date: 2026-11-23 11:59:19.713806
 """
 
 import sqlalchemy as sa
@@ -39,7 +39,7 @@ def upgrade() -> None:
     sa.Column('paused_working_days_left', sa.Integer(), nullable=True),
     sa.Column('process_started_at', mailagent.models.UtcDateTime(timezone=True), nullable=True),
     sa.Column('process_deadline', mailagent.models.UtcDateTime(timezone=True), nullable=True),
-    sa.Column('thread_index', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=True),
+    sa.Column('decision_due', mailagent.models.UtcDateTime(timezone=True), nullable=True),
     sa.Column('outcome', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
     sa.Column('learning', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
     sa.Column('opened_at', mailagent.models.UtcDateTime(timezone=True), nullable=False),
@@ -53,7 +53,6 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_case_iro_email'), ['iro_email'], unique=False)
         batch_op.create_index(batch_op.f('ix_case_stage_deadline'), ['stage_deadline'], unique=False)
         batch_op.create_index(batch_op.f('ix_case_status'), ['status'], unique=False)
-        batch_op.create_index(batch_op.f('ix_case_thread_index'), ['thread_index'], unique=False)
 
     op.create_table('counter',
     sa.Column('name', sqlmodel.sql.sqltypes.AutoString(length=50), nullable=False),
@@ -67,6 +66,15 @@ def upgrade() -> None:
     sa.Column('cursor', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
     sa.PrimaryKeyConstraint('source')
     )
+    op.create_table('conversation_ref',
+    sa.Column('conversation', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
+    sa.Column('case_id', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['case_id'], ['case.id'], ),
+    sa.PrimaryKeyConstraint('conversation')
+    )
+    with op.batch_alter_table('conversation_ref', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_conversation_ref_case_id'), ['case_id'], unique=False)
+
     op.create_table('inbound',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('digest', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
@@ -185,10 +193,13 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_inbound_case_id'))
 
     op.drop_table('inbound')
+    with op.batch_alter_table('conversation_ref', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_conversation_ref_case_id'))
+
+    op.drop_table('conversation_ref')
     op.drop_table('source_state')
     op.drop_table('counter')
     with op.batch_alter_table('case', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_case_thread_index'))
         batch_op.drop_index(batch_op.f('ix_case_status'))
         batch_op.drop_index(batch_op.f('ix_case_stage_deadline'))
         batch_op.drop_index(batch_op.f('ix_case_iro_email'))
