@@ -23,7 +23,6 @@ HOST=127.0.0.1
 IMAP_PORT="${MAILSERVERS_IMAP_PORT:-14143}"
 LMTP_PORT="${MAILSERVERS_LMTP_PORT:-14024}"
 MAIL_USER="${MAILSERVERS_MAIL_USER:-mailagent-mail}"
-INSTANCE="mailagent-test-$IMAP_PORT" # also the prefix of its process titles: see stop_dovecot
 PASSWORD=pw
 DOMAIN=example.test
 # The escalation ladder (IRO, CP chair, team/service manager, head of service, assistant
@@ -55,6 +54,8 @@ resolve_dir() {
   else
     DIR="/var/tmp/mailagent-$(printf %s "$REPO" | cksum | cut -d' ' -f1)/$name"
   fi
+  # Unique per run directory; also the prefix of the process titles (see stop_dovecot).
+  INSTANCE="mailagent-$IMAP_PORT-$(printf %s "$DIR" | cksum | cut -d' ' -f1)"
   CONF="$DIR/dovecot.conf"
   LOG="$DIR/log/dovecot.log"
   PIDFILE="$DIR/run/master.pid"
@@ -268,21 +269,24 @@ cmd_start() {
   chown "$MAIL_USER:$MAIL_USER" "$DIR/mail" "$DIR/home"
   write_passwd
   render_config >"$CONF.new"
-  if master_pid >/dev/null; then
-    if cmp -s "$CONF.new" "$CONF" && healthy; then
-      rm -f "$CONF.new"
-      echo "mailservers: dovecot already running (imap $HOST:$IMAP_PORT, lmtp $HOST:$LMTP_PORT)"
-      return 0
-    fi
-    echo "mailservers: restarting dovecot (config changed or not answering)"
-    stop_dovecot
+  if master_pid >/dev/null && cmp -s "$CONF.new" "$CONF" && healthy; then
+    rm -f "$CONF.new"
+    echo "mailservers: dovecot already running (imap $HOST:$IMAP_PORT, lmtp $HOST:$LMTP_PORT)"
+    return 0
   fi
+  # Whatever of this instance is still around: an old config, a hung or half-dead server.
+  stop_dovecot
   mv -f "$CONF.new" "$CONF"
   # A stale penalty socket from an older config would bring the auth penalty back (the notes).
   rm -f "$DIR/run/anvil-auth-penalty"
   # No inherited stdout/stderr: the master keeps them open and `start | tee` (a CI step) hangs
   # (the notes). 9>&- keeps our start/stop lock out of the daemon, or it would hold it forever.
-  dovecot -c "$CONF" </dev/null >>"$LOG" 2>&1 9>&- || true
+  # It exits non-zero, before going to the background, on a bad config or a port in use.
+  if ! dovecot -c "$CONF" </dev/null >>"$LOG" 2>&1 9>&-; then
+    echo "mailservers: dovecot failed to start; last lines of $LOG:" >&2
+    tail -n 30 "$LOG" >&2 || true
+    exit 1
+  fi
   local i
   for ((i = 0; i < 100; i++)); do
     if healthy; then

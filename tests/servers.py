@@ -32,6 +32,7 @@ import time
 import uuid
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -292,9 +293,12 @@ class MailServers:
         raw: bytes,
         folder: str = "INBOX",
         flags: Iterable[bytes | str] = (),
-        msg_time: Any = None,
+        msg_time: datetime | None = None,
     ) -> int:
-        """APPEND one message (creating the folder if needed); returns its UID."""
+        """APPEND one message (creating the folder if needed); returns its UID.
+
+        `msg_time` sets the INTERNALDATE (the arrival time IMAP reports); default now.
+        """
         with self.imap_connect(user) as client:
             _ensure_folder(client, folder)
             response = client.append(folder, raw, flags=tuple(flags), msg_time=msg_time)
@@ -537,10 +541,13 @@ def xoauth2_smtp(_xoauth2_server: XOAuth2Smtp) -> XOAuth2Smtp:
 
 @pytest.fixture(scope="session")
 def postgres_url() -> str:
-    """SQLAlchemy URL of database mailagent_test on the private (or configured) PostgreSQL."""
+    """SQLAlchemy URL: MAILAGENT_TEST_POSTGRES_URL if set, else database mailagent_test on the
+    private PostgreSQL (installed and started if need be; left running)."""
+    url = os.environ.get("MAILAGENT_TEST_POSTGRES_URL")
+    if url:
+        return url
     env = dict(os.environ)
-    if not env.get("MAILAGENT_TEST_POSTGRES_URL"):
-        _run(POSTGRES_SH, "install", env=env)
+    _run(POSTGRES_SH, "install", env=env)
     _run(POSTGRES_SH, "start", env=env)
     return _parse_exports(_run(POSTGRES_SH, "env", env=env))["MAILAGENT_TEST_POSTGRES_URL"]
 
