@@ -17,16 +17,15 @@ fields to keep in step with the models.
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import re
 import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar, get_args
+from typing import TYPE_CHECKING, Annotated, Literal, TypeVar, get_args
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+from pydantic_core import ErrorDetails
 
 if TYPE_CHECKING:
     from mailagent.directory import Directory
@@ -52,6 +51,7 @@ class RulesError(Exception):
         self.problems = problems
 
 
+M = TypeVar("M", bound=BaseModel)
 _NAME = re.compile(r"[a-z][a-z0-9_]*")
 _TEMPLATE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
 
@@ -304,8 +304,6 @@ class RuleSet(BaseModel):
     commendation: CommendationRules
 
 
-M = TypeVar("M", bound=BaseModel)
-
 LADDERS_DIR = "ladders"
 COLLECTIVE_ALERT_FILE = "collective-alert.toml"
 COMMENDATION_FILE = "commendation.toml"
@@ -334,36 +332,32 @@ def check_rules(rules_dir: Path, directory: Directory | None, templates_dir: Pat
     known_roles = directory.roles() if directory is not None else None
     for path, doc in documents:
         for key, ref in _references(doc):
-            if isinstance(ref, RoleRef) and known_roles is not None and ref not in known_roles:
-                problems.append(
-                    Problem(
-                        str(path), key, f"unknown role {ref!r}: the directory does not define it"
-                    )
-                )
-            elif isinstance(ref, TemplateRef):
-                missing = [
-                    f"{ref}{ext}"
-                    for ext in (".txt.j2", ".html.j2")
-                    if not (templates_dir / f"{ref}{ext}").is_file()
-                ]
-                if missing:
-                    problems.append(
-                        Problem(str(path), key, f"{' and '.join(missing)} not in {templates_dir}")
-                    )
-    problems.extend(_vocabulary_problems(rules_dir))
+            message = _reference_problem(ref, known_roles, templates_dir)
+            if message is not None:
+                problems.append(Problem(str(path), key, message))
+    problems += _vocabulary_problems(rules_dir)
     return problems
 
 
-def _vocabulary_problems(rules_dir: Path) -> list[Problem]:
-    # VOCABULARY CALL SITE: tags.toml and categories.toml belong to mailagent.vocabulary, which
-    # another change adds; until it exists there is nothing to check here.
-    if importlib.util.find_spec("mailagent.vocabulary") is None:
-        return []
-    check_vocabulary = importlib.import_module("mailagent.vocabulary").check_vocabulary
-    return [
-        p if isinstance(p, Problem) else Problem("", "", str(p))
-        for p in check_vocabulary(rules_dir)
+def _reference_problem(
+    ref: RoleRef | TemplateRef, known_roles: frozenset[str] | None, templates_dir: Path
+) -> str | None:
+    """What is wrong with one role or template name, if anything."""
+    if isinstance(ref, RoleRef):
+        if known_roles is None or ref in known_roles:
+            return None
+        return f"unknown role {ref!r}: the directory does not define it"
+    missing = [
+        name for name in (f"{ref}.txt.j2", f"{ref}.html.j2") if not (templates_dir / name).is_file()
     ]
+    return f"{' and '.join(missing)} not in {templates_dir}" if missing else None
+
+
+def _vocabulary_problems(rules_dir: Path) -> list[Problem]:
+    # Imported here because mailagent.vocabulary builds on this module.
+    from mailagent.vocabulary import check_vocabulary
+
+    return check_vocabulary(rules_dir)
 
 
 def _read_all(rules_dir: Path) -> tuple[list[tuple[Path, BaseModel]], list[Problem]]:
@@ -419,7 +413,7 @@ def _key(loc: tuple[int | str, ...]) -> str:
     return key
 
 
-def _message(error: Any) -> str:
+def _message(error: ErrorDetails) -> str:
     ctx = error.get("ctx", {})
     match error["type"]:
         case "missing":

@@ -117,9 +117,16 @@ LADDERS = [
 
 @pytest.mark.parametrize(("ladder", "to_stage", "_wd", "_ws", "_last", "_first"), LADDERS)
 def test_unknown_role(
-    rules_copy: Path, directory: Directory, templates_dir: Path,
-    ladder: str, to_stage: int, _wd: str, _ws: int, _last: int, _first: str,
-) -> None:  # fmt: skip
+    rules_copy: Path,
+    directory: Directory,
+    templates_dir: Path,
+    ladder: str,
+    to_stage: int,
+    _wd: str,
+    _ws: int,
+    _last: int,
+    _first: str,
+) -> None:
     file = rules_copy / "ladders" / f"{ladder}.toml"
     edit(file, 'to = "team_manager"', 'to = "team_managr"')
     assert [str(p) for p in check_rules(rules_copy, directory, templates_dir)] == [
@@ -154,9 +161,16 @@ def test_a_missing_html_half_is_reported(
 
 @pytest.mark.parametrize(("ladder", "_to", "working_days", "stage", "_last", "_first"), LADDERS)
 def test_negative_timescale(
-    rules_copy: Path, directory: Directory, templates_dir: Path,
-    ladder: str, _to: int, working_days: str, stage: int, _last: int, _first: str,
-) -> None:  # fmt: skip
+    rules_copy: Path,
+    directory: Directory,
+    templates_dir: Path,
+    ladder: str,
+    _to: int,
+    working_days: str,
+    stage: int,
+    _last: int,
+    _first: str,
+) -> None:
     file = rules_copy / "ladders" / f"{ladder}.toml"
     edit(file, working_days, working_days.replace("= ", "= -"))
     expected = [f"{file}: stages[{stage}].working_days: must be >= 0"]
@@ -175,9 +189,16 @@ def test_the_issue_example_line(rules_copy: Path) -> None:
 
 @pytest.mark.parametrize(("ladder", "_to", "_wd", "_ws", "last", "first_formal"), LADDERS)
 def test_cycle(
-    rules_copy: Path, directory: Directory, templates_dir: Path,
-    ladder: str, _to: int, _wd: str, _ws: int, last: int, first_formal: str,
-) -> None:  # fmt: skip
+    rules_copy: Path,
+    directory: Directory,
+    templates_dir: Path,
+    ladder: str,
+    _to: int,
+    _wd: str,
+    _ws: int,
+    last: int,
+    first_formal: str,
+) -> None:
     file = rules_copy / "ladders" / f"{ladder}.toml"
     with file.open("a") as f:  # the last table in each file is its last stage
         f.write(f'next = "{first_formal}"\n')
@@ -239,9 +260,14 @@ def test_unreachable_stage(rules_copy: Path, directory: Directory, templates_dir
     ],
 )  # fmt: skip
 def test_other_breaks_name_the_file_and_key(
-    rules_copy: Path, directory: Directory, templates_dir: Path,
-    ladder: str, old: str, new: str, expected: str,
-) -> None:  # fmt: skip
+    rules_copy: Path,
+    directory: Directory,
+    templates_dir: Path,
+    ladder: str,
+    old: str,
+    new: str,
+    expected: str,
+) -> None:
     file = rules_copy / "ladders" / f"{ladder}.toml"
     edit(file, old, new)
     lines = [str(p) for p in check_rules(rules_copy, directory, templates_dir)]
@@ -270,9 +296,14 @@ def test_other_breaks_name_the_file_and_key(
     ],
 )  # fmt: skip
 def test_collective_alert_and_commendation_breaks(
-    rules_copy: Path, directory: Directory, templates_dir: Path,
-    file: str, old: str, new: str, expected: str,
-) -> None:  # fmt: skip
+    rules_copy: Path,
+    directory: Directory,
+    templates_dir: Path,
+    file: str,
+    old: str,
+    new: str,
+    expected: str,
+) -> None:
     edit(rules_copy / file, old, new)
     lines = [str(p) for p in check_rules(rules_copy, directory, templates_dir)]
     assert len(lines) == 1, lines
@@ -415,9 +446,12 @@ def test_an_absent_person_s_deputy_stands_in(tmp_path: Path) -> None:
 
 def test_the_deputy_s_deputy_stands_in_when_both_are_away(tmp_path: Path) -> None:
     directory = directory_with(
-        tmp_path, tm_absent="true", tm_deputy="sm1@example.test",
-        sm_absent="true", sm_deputy="manager@example.test",
-    )  # fmt: skip
+        tmp_path,
+        tm_absent="true",
+        tm_deputy="sm1@example.test",
+        sm_absent="true",
+        sm_deputy="manager@example.test",
+    )
     assert [p.email for p in directory.resolve("team_manager", team="north")] == [
         "manager@example.test"
     ]
