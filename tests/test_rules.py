@@ -183,7 +183,7 @@ def test_negative_timescale(
 def test_the_issue_example_line(rules_copy: Path) -> None:
     edit(rules_copy / "ladders" / "brent.toml", "working_days = 5", "working_days = -5")
     with pytest.raises(RulesError) as raised:
-        load_rules(Path(rules_copy))
+        load_rules(rules_copy)
     assert str(raised.value).endswith("ladders/brent.toml: stages[2].working_days: must be >= 0")
 
 
