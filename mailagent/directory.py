@@ -117,6 +117,31 @@ class Directory:
     def teams(self) -> frozenset[str]:
         return frozenset(self._teams)
 
+    def team_name(self, team: str) -> str:
+        """The team's human name, or its id when it has none."""
+        return self._teams[team].name or team
+
+    def find_team(self, written: str) -> str | None:
+        """The team an IRO means by `written`: its id or name, case and spacing ignored,
+        or the one team whose name contains it ("North" -> "north")."""
+        key = " ".join(written.lower().split())
+        by_name = {tid: " ".join((t.name or tid).lower().split()) for tid, t in self._teams.items()}
+        for tid, name in by_name.items():
+            if key in (tid.lower(), name):
+                return tid
+        partial = [tid for tid, name in by_name.items() if key and key in name]
+        return partial[0] if len(partial) == 1 else None
+
+    def find_in_team(self, team: str, written: str) -> str | None:
+        """The address of someone in `team` written as an address or a name (a social worker)."""
+        key = " ".join(written.lower().split())
+        members = {e for holders in self._teams[team].roles.values() for e in holders}
+        for email in members:
+            person = self._people.get(email)
+            if key == email or (person and " ".join(person.name.lower().split()) == key):
+                return email
+        return None
+
     def person_by_email(self, email: str) -> Person | None:
         return self._people.get(email.strip().lower())
 
