@@ -126,13 +126,19 @@ class _Narrator:
             self.line(f"The agent read an email: {outcome.summary}.")
         with Session(self.agent.engine) as session:
             rows = session.exec(select(Outbound).order_by(Outbound.id)).all()
-            for row in rows[self._seen:]:
+            new = rows[self._seen:]
+            for row in new:
                 self.line(self._describe(row))
+            held_now_sent = report.delivery.sent - sum(r.status == "sent" for r in new)
+            if held_now_sent > 0:
+                self.line(f"{held_now_sent} held email(s) sent now.")
             self._seen = len(rows)
             for case in session.exec(select(Case)):
                 stage = self.agent.rules.ladders[case.ladder_id].stage(case.stage_id).name
                 due = ""
-                if case.status == "open":
+                if case.stage_state == "awaiting_decision":
+                    due = "; waiting for the IRO's decision"
+                elif case.status == "open":
                     day = deadline_words(self.agent, case.stage_deadline)[0]
                     due = f"; response due by end of {day}"
                 self.line(f"Case {case.ref} is {case.status} at {stage}{due}.")

@@ -81,6 +81,14 @@ def handle_message(
     if match.weak:
         engine.record(session, case, "weak_match", now, actor=sender, inbound_id=inbound_id,
                       summary="Email matched by sender and child reference only")
+    if case.kind == "collective_alert":
+        from mailagent import collective
+
+        return collective.on_alert_email(session, agent, case, msg, cls, now, inbound_id)
+    if case.kind == "commendation":
+        engine.record(session, case, "reply", now, actor=sender, inbound_id=inbound_id,
+                      summary=f"Email from {_name(agent, sender)}")
+        return Outcome("processed", case_ref=case.ref, summary=f"{case.ref}: recorded reply")
     if cls.kind == "command":
         return on_commands(session, agent, case, msg, cls, now, inbound_id)
     return on_reply(session, agent, match, msg, cls, now, inbound_id)
@@ -97,8 +105,14 @@ def on_tagged(
     if not agent.directory.is_iro(sender):
         log.warning("tagged email from someone who is not an IRO", extra={"inbound_id": inbound_id})
         return quarantined("unauthorised sender: not an IRO in the directory")
-    if kind not in CASE_KINDS:
-        return quarantined(f"{kind.replace('_', ' ')} emails are not handled yet")
+    if kind == "commendation":
+        from mailagent import commendations
+
+        return commendations.on_commendation(session, agent, msg, cls, now, inbound_id)
+    if kind == "collective_alert":
+        from mailagent import collective
+
+        return collective.on_new_alert(session, agent, msg, cls, now, inbound_id)
     fields, problems = case_fields(agent, kind, cls)
     if problems:
         ask_for_corrections(session, agent, kind, msg, cls, problems, now, inbound_id)

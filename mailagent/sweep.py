@@ -48,7 +48,12 @@ def _sweep_case(agent: Agent, case_id: int, now: datetime, dry_run: bool) -> lis
                 session.rollback()
                 return done + [f"{case.ref}: would {step.replace('_', ' ')}" for step in due]
             try:
-                done.append(engine.apply_due(session, agent, case, due[0], now))
+                if case.kind == "collective_alert":
+                    from mailagent import collective
+
+                    done.append(collective.apply_due(session, agent, case, due[0], now))
+                else:
+                    done.append(engine.apply_due(session, agent, case, due[0], now))
             except Exception:
                 log.exception("sweep step failed", extra={"case_ref": case.ref})
                 raise
@@ -57,6 +62,10 @@ def _sweep_case(agent: Agent, case_id: int, now: datetime, dry_run: bool) -> lis
 
 
 def due_steps(agent: Agent, case: Case, now: datetime) -> list[str]:
+    if case.kind == "collective_alert":
+        from mailagent import collective
+
+        return collective.due_steps(agent, case, now)
     ladder = engine.ladder_of(agent, case)
     clock = cases.CaseClock(
         status=case.status,
