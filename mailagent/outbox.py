@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from email import policy
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr, getaddresses, make_msgid
 
@@ -121,7 +122,9 @@ def compose(email: OutgoingEmail, sender: Sender, message_id: str, now: datetime
         msg.add_attachment(
             item.content, maintype=maintype, subtype=subtype, filename=item.filename
         )
-    return msg.as_bytes()
+    # CRLF line ends: SMTP sends bytes as they are, and a server reads LF-only mail as one
+    # over-long line.
+    return msg.as_bytes(policy=policy.SMTP)
 
 
 @dataclass(frozen=True)

@@ -52,6 +52,7 @@ class ImapSource:
     def fetch_new(self) -> Iterator[FetchedMessage]:
         client = self._connected()
         with self._errors_as_source_error():
+            client.noop()  # lets the server report mail that arrived since the last command
             uids = sorted(client.search(["ALL"]))
         for start in range(0, len(uids), FETCH_BATCH):
             batch = uids[start : start + FETCH_BATCH]
