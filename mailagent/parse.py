@@ -34,7 +34,7 @@ MAX_DEPTH = 40  # MIME nesting deeper than this is an attack, not an email
 _HEADER_FACTORY = email.policy.default.header_factory
 _MSGID_RE = re.compile(r"<[^<>\s]+>")
 _SURROGATE_RE = re.compile(r"[\ud800-\udfff]")
-# Labels that senders put on Windows-1252 text; WHATWG reads them all as Windows-1252.
+# Labels that senders put on UTF-8 or Windows-1252 text alike.
 _CP1252_LABELS = {"us-ascii", "ascii", "iso-8859-1", "latin-1", "latin1", "iso8859-1"}
 
 
@@ -111,6 +111,11 @@ def _parse(raw: bytes) -> InboundMessage:
     headers = Headers(tuple((name, str(value)) for name, value in mime.raw_items()))
     if not headers.items:
         problems.append("the email has no headers")
+    problems += [
+        f"the {name} header has raw 8-bit bytes instead of encoded words"
+        for name, value in headers.items
+        if _SURROGATE_RE.search(value)
+    ]
     body = _read_body(mime, problems)
     from_name, from_addr = _first_address(headers.get("From"), "From", problems)
     return InboundMessage(
@@ -159,7 +164,7 @@ def _undo_surrogateescape(value: str) -> str:
         data = value.encode("utf-8", "surrogateescape")
     except UnicodeEncodeError:
         return _scrub(value)
-    return _decode_bytes(data, "utf-8")[0]
+    return _decode_bytes(data, None)[0]
 
 
 def normalise_message_id(value: str | None) -> str | None:
@@ -260,12 +265,12 @@ def _read_body(mime: Message, problems: list[str]) -> _Body:
     htmls: list[str] = []
     attachments: list[Attachment] = []
     for index, part in _leaf_parts(mime, problems):
-        _note_defects(part, problems)
         if _is_body_text(part):
             decoded = decode_text_part(part, index, problems)
             (htmls if part.get_content_subtype() == "html" else texts).append(decoded)
         else:
             attachments.append(_attachment(part))
+        _note_defects(part, problems)  # after decoding, which finds bad base64
     html = "\n".join(htmls) if htmls else None
     text = "\n".join(texts) if texts else (html_to_text(html) if html else "")
     if not text.strip() and any(a.content_type == "application/ms-tnef" for a in attachments):
@@ -296,11 +301,11 @@ def _leaf_parts(mime: Message, problems: list[str]) -> Iterator[tuple[int, Messa
 
 
 def _is_body_text(part: Message) -> bool:
+    # A multipart whose boundary never appears arrives as one leaf: its content is text.
+    broken_multipart = part.get_content_maintype() == "multipart"
     return (
-        part.get_content_type() in ("text/plain", "text/html")
-        and part.get_content_disposition() != "attachment"
-        and not part.get_filename()
-    )
+        part.get_content_type() in ("text/plain", "text/html") or broken_multipart
+    ) and (part.get_content_disposition() != "attachment" and not part.get_filename())
 
 
 def _attachment(part: Message) -> Attachment:
@@ -339,9 +344,9 @@ def decode_text_part(part: Message, index: int, problems: list[str]) -> str:
         problems.append(f"part {index}: the transfer encoding is damaged")
     if not isinstance(data, bytes):
         return ""
-    label = (part.get_content_charset() or "utf-8").strip().lower()
+    label = (part.get_content_charset() or "").strip().lower() or None
     text, used = _decode_bytes(data, label)
-    if used != label and not (label in _CP1252_LABELS and used == "windows-1252"):
+    if label is not None and used != label and label not in _CP1252_LABELS:
         problems.append(
             f"part {index} ({part.get_content_type()}) is labelled {label!r} "
             f"but was read as {used}"
@@ -349,10 +354,14 @@ def decode_text_part(part: Message, index: int, problems: list[str]) -> str:
     return text
 
 
-def _decode_bytes(data: bytes, label: str) -> tuple[str, str]:
-    """Decode with the first charset that works; returns the text and the charset used."""
-    first = "windows-1252" if label in _CP1252_LABELS else label
-    for charset in (first, "utf-8", "windows-1252"):
+def _decode_bytes(data: bytes, label: str | None) -> tuple[str, str]:
+    """Decode with the first charset that works; returns the text and the charset used.
+
+    ASCII and Latin-1 labels are not trusted: such mail is in practice UTF-8 or
+    Windows-1252, and bytes that are valid UTF-8 are almost never meant as anything else.
+    """
+    first = [label] if label and label not in _CP1252_LABELS else []
+    for charset in (*first, "utf-8", "windows-1252"):
         try:
             return _scrub(data.decode(charset)), charset
         except (LookupError, UnicodeError):
@@ -386,6 +395,7 @@ class _TextExtractor(HTMLParser):
         self.out: list[str] = []
         self.skipping = 0
         self.pre = 0
+        self.in_paragraph = False  # inside a <p> that is a paragraph, not an Outlook line
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag in _SKIPPED_TAGS:
@@ -397,6 +407,9 @@ class _TextExtractor(HTMLParser):
             self.out.append(OUTLOOK_RULE + "\n")
         elif tag in ("td", "th"):
             self.out.append("\t")
+        elif tag == "p" and not _is_word_paragraph(attrs):
+            self.in_paragraph = True
+            self._blank_line()
         elif tag in _BLOCK_TAGS:
             self._new_line()
             if tag == "pre":
@@ -407,6 +420,9 @@ class _TextExtractor(HTMLParser):
     def handle_endtag(self, tag: str) -> None:
         if tag in _SKIPPED_TAGS:
             self.skipping = max(0, self.skipping - 1)
+        elif tag == "p" and self.in_paragraph:
+            self.in_paragraph = False
+            self._blank_line()
         elif tag in _BLOCK_TAGS:
             self._new_line()
             if tag == "pre":
@@ -424,6 +440,17 @@ class _TextExtractor(HTMLParser):
     def _new_line(self) -> None:
         if self.out and not self.out[-1].endswith("\n"):
             self.out.append("\n")
+
+    def _blank_line(self) -> None:
+        self._new_line()
+        if self.out and not "".join(self.out[-2:]).endswith("\n\n"):
+            self.out.append("\n")
+
+
+def _is_word_paragraph(attrs: list[tuple[str, str | None]]) -> bool:
+    """Outlook writes one <p class=MsoNormal> per line, with empty ones for blank lines."""
+    classes = next((value or "" for name, value in attrs if name == "class"), "")
+    return "mso" in classes.lower()
 
 
 def html_to_text(html: str) -> str:
