@@ -80,6 +80,10 @@ class Case(SQLModel, table=True):
     process_started_at: datetime | None = _utc(nullable=True)
     process_deadline: datetime | None = _utc(nullable=True)
     decision_due: datetime | None = _utc(nullable=True)
+    linked_ref: str | None = Field(
+        default=None, max_length=40, index=True,
+        description="an escalation's collective alert, or the escalation a commendation follows",
+    )
     outcome: str | None = None
     learning: str | None = None
     opened_at: datetime = _utc()

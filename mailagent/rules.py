@@ -265,6 +265,13 @@ class CollectiveAlertTemplates(_Model):
     overdue: Template = "collective_overdue"
 
 
+class ThemeSuggestion(_Model):
+    """When open escalations recur enough to suggest a collective alert."""
+
+    min_cases: int = Field(default=3, ge=2)
+    within_weeks: int = Field(default=12, ge=1)
+
+
 class CollectiveAlertRules(_Model):
     """A theme across many children, raised by the IRO service with senior managers."""
 
@@ -277,6 +284,7 @@ class CollectiveAlertRules(_Model):
     followup_every_weeks: int = Field(ge=1)
     followed_up_by: tuple[Role, ...] = Field(min_length=1)
     updates_to: tuple[Role, ...] = ()
+    suggest: ThemeSuggestion = ThemeSuggestion()
     templates: CollectiveAlertTemplates = CollectiveAlertTemplates()
 
 

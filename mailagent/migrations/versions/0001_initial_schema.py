@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 11:59:19.713806
+Create Date: 2026-11-23 12:07:26.110288
 """
 
 import sqlalchemy as sa
@@ -40,6 +40,7 @@ def upgrade() -> None:
     sa.Column('process_started_at', mailagent.models.UtcDateTime(timezone=True), nullable=True),
     sa.Column('process_deadline', mailagent.models.UtcDateTime(timezone=True), nullable=True),
     sa.Column('decision_due', mailagent.models.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('linked_ref', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=True),
     sa.Column('outcome', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
     sa.Column('learning', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
     sa.Column('opened_at', mailagent.models.UtcDateTime(timezone=True), nullable=False),
@@ -51,6 +52,7 @@ def upgrade() -> None:
     with op.batch_alter_table('case', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_case_child_ref'), ['child_ref'], unique=False)
         batch_op.create_index(batch_op.f('ix_case_iro_email'), ['iro_email'], unique=False)
+        batch_op.create_index(batch_op.f('ix_case_linked_ref'), ['linked_ref'], unique=False)
         batch_op.create_index(batch_op.f('ix_case_stage_deadline'), ['stage_deadline'], unique=False)
         batch_op.create_index(batch_op.f('ix_case_status'), ['status'], unique=False)
 
@@ -202,6 +204,7 @@ def downgrade() -> None:
     with op.batch_alter_table('case', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_case_status'))
         batch_op.drop_index(batch_op.f('ix_case_stage_deadline'))
+        batch_op.drop_index(batch_op.f('ix_case_linked_ref'))
         batch_op.drop_index(batch_op.f('ix_case_iro_email'))
         batch_op.drop_index(batch_op.f('ix_case_child_ref'))
 
