@@ -125,6 +125,9 @@ def on_tagged(
         conversation=msg.thread_index_conversation,
     )
     _link_inbound(session, inbound_id, case)
+    from mailagent import collective
+
+    collective.link_if_named(session, case, f"{msg.subject}\n{cls.reply_text or ''}")
     return Outcome("processed", case_ref=case.ref, summary=f"opened {case.ref}")
 
 

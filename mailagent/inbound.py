@@ -85,3 +85,11 @@ def _message_id(raw: bytes) -> str | None:
             value = line[11:].strip().decode("ascii", "replace")
             return value[:998] or None
     return None
+
+
+def link_to_case(session: Session, inbound_id: int, case_id: int | None) -> None:
+    """Record which case a stored message belongs to (in the caller's transaction)."""
+    row = session.get(Inbound, inbound_id)
+    if row is not None:
+        row.case_id = case_id
+        session.add(row)
