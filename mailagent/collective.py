@@ -30,7 +30,8 @@ from mailagent import engine
 from mailagent.app import Agent
 from mailagent.classify import Classification
 from mailagent.directory import Person
-from mailagent.handlers import Outcome, quarantined, refuse
+from mailagent.fields import Command
+from mailagent.handlers import Outcome, quarantined
 from mailagent.inbound import link_to_case
 from mailagent.models import Case
 from mailagent.notify import names, people_for, send
@@ -104,9 +105,9 @@ def on_alert_email(
     deciders = {p.email for p in people_for(agent, case, [rules.agreed_by])}
     for command in cls.commands:
         if sender not in deciders | {case.iro_email}:
-            refuse(session, agent, case, command, sender,
-                   "only the IRO Group Manager can agree, return or resolve a collective "
-                   "alert", now, inbound_id)
+            _refuse(session, agent, case, command, sender,
+                    "only the IRO Group Manager can agree, return or resolve a collective "
+                    "alert", now, inbound_id)
         elif command.name == "agree" and case.stage_id == DRAFT and sender in deciders:
             _edit(case, cls)
             raise_alert(session, agent, case, now, actor=sender)
@@ -118,12 +119,25 @@ def on_alert_email(
             engine.note(session, case, now, actor=sender, text=command.arg or "",
                         inbound_id=inbound_id)
         else:
-            refuse(session, agent, case, command, sender,
-                   f"#{command.name} does not apply to a collective alert that is "
-                   f"{case.stage_state.replace('_', ' ')}", now, inbound_id)
+            state = (case.stage_state or case.status).replace("_", " ")
+            _refuse(session, agent, case, command, sender,
+                    f"#{command.name} does not apply to a collective alert that is {state}",
+                    now, inbound_id)
     if cls.commands:
         return Outcome("processed", case_ref=case.ref, summary=f"{case.ref}: commands")
     return _on_reply(session, agent, case, sender, now, inbound_id)
+
+
+def _refuse(session: Session, agent: Agent, case: Case, command: Command, sender: str,
+            reason: str, now: datetime, inbound_id: int) -> None:
+    engine.record(session, case, "refused", now, actor=sender, inbound_id=inbound_id,
+                  summary=f"#{command.name} refused: {reason}")
+    person = agent.directory.person_by_email(sender) or Person(name=sender, email=sender)
+    context = alert_context(agent, case, sender_name=person.name, reason=reason,
+                            command=f"#{command.name}")
+    send(session, agent, case, template="command_refused", context=context, to=[person],
+         purpose="command_refused", key=f"refused:{inbound_id}:{command.name}", now=now,
+         automated=True)
 
 
 def _on_reply(session: Session, agent: Agent, case: Case, sender: str, now: datetime,

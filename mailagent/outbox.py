@@ -28,6 +28,12 @@ from mailagent.transports.smtp import PartialDelivery
 log = logging.getLogger(__name__)
 
 
+# CRLF line ends, because SMTP sends bytes as they are and a server reads LF-only mail as one
+# over-long line; and headers folded only past RFC 5322's hard limit, because Python folds a
+# long subject straight after "Subject:" and readers then see it with a leading space.
+WIRE_POLICY = policy.SMTP.clone(max_line_length=998)
+
+
 @dataclass(frozen=True)
 class Attachment:
     filename: str
@@ -122,9 +128,7 @@ def compose(email: OutgoingEmail, sender: Sender, message_id: str, now: datetime
         msg.add_attachment(
             item.content, maintype=maintype, subtype=subtype, filename=item.filename
         )
-    # CRLF line ends: SMTP sends bytes as they are, and a server reads LF-only mail as one
-    # over-long line.
-    return msg.as_bytes(policy=policy.SMTP)
+    return msg.as_bytes(policy=WIRE_POLICY)
 
 
 @dataclass(frozen=True)

@@ -109,3 +109,29 @@ Issue: The placement plan agreed at the review on 3 December has not been starte
 Impact on child: The child remains in an unsuitable placement and has missed school.
 Resolution sought: A placement search to begin this week and an update to the IRO.
 """
+
+
+def server_agent(servers: Any, tmp: Path, monkeypatch: Any, at: datetime,
+                 council: str = "leicestershire") -> tuple[Agent, FixedClock]:
+    """An agent reading agent@example.test on the real Dovecot and sending by the real SMTP."""
+    monkeypatch.setenv("MAILAGENT_TEST_IMAP_PASSWORD", servers.password)
+    settings = make_settings(tmp, council=council, source=imap_source(servers),
+                             transport=smtp_transport(servers))
+    clock = FixedClock(at)
+    return build_agent(settings, clock=clock), clock
+
+
+def headers_of(raw: bytes) -> dict[str, Any]:
+    """Subject, To, Cc (addresses) and the text of a delivered email."""
+    from email import message_from_bytes, policy
+    from email.utils import getaddresses
+
+    msg = message_from_bytes(raw, policy=policy.default)
+    body = msg.get_body(("plain",))
+    return {
+        "subject": str(msg["Subject"]),
+        "to": sorted(a for _, a in getaddresses([str(msg.get("To", ""))])),
+        "cc": sorted(a for _, a in getaddresses([str(msg.get("Cc", ""))]) if a),
+        "text": body.get_content() if body else "",
+        "message": msg,
+    }
