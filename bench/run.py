@@ -119,7 +119,7 @@ def main() -> int:
     for name, value, ratio, target in rows:
         verdict = "" if target is None else ("ok" if ratio >= target else "BELOW TARGET")
         failed |= verdict == "BELOW TARGET"
-        shown = "" if target is None else f"{target:.2f}"
+        shown = "" if target is None else f"{target:.3f}"
         print(f"{name:<32}{value:>10.0f}{ratio:>10.3f}{shown:>10}  {verdict}")
     mem_verdict = "ok" if per_message_kib <= MEMORY_TARGET_KIB else "ABOVE TARGET"
     failed |= mem_verdict != "ok"
