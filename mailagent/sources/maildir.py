@@ -22,6 +22,9 @@ class MaildirSource:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.name = f"maildir:{path}"
+        # A person may make the folder by hand and drop files in: give it the Maildir layout.
+        for sub in ("new", "cur", "tmp"):
+            (path / sub).mkdir(parents=True, exist_ok=True)
         self._box = mailbox.Maildir(path, create=True)
         self._folders = {
             name: self._box.add_folder(name) for name in (PROCESSED, QUARANTINE)
