@@ -127,7 +127,7 @@ def _collect(
     if current is not None:  # the text ended inside a multi-line value: a signature?
         other += _split_signature(lines[current])
     written = {fid: "\n".join(parts).strip() for fid, parts in lines.items()}
-    return written, "\n".join(other).strip()
+    return written, re.sub(r"\n{3,}", "\n\n", "\n".join(other)).strip()
 
 
 def _split_signature(value_lines: list[str]) -> list[str]:

@@ -18,6 +18,7 @@ import base64
 import binascii
 import contextlib
 import email
+import email.parser
 import email.policy
 import email.utils
 import re
@@ -107,7 +108,7 @@ def parse_message(raw: bytes) -> InboundMessage:
 
 def _parse(raw: bytes) -> InboundMessage:
     problems: list[str] = []
-    mime = email.message_from_bytes(raw)
+    mime = _read_mime(raw, problems)
     headers = Headers(tuple((name, str(value)) for name, value in mime.raw_items()))
     if not headers.items:
         problems.append("the email has no headers")
@@ -140,6 +141,14 @@ def _parse(raw: bytes) -> InboundMessage:
         report_type=(mime.get_param("report-type") or None) if mime.is_multipart() else None,
         problems=tuple(dict.fromkeys(problems)),
     )
+
+
+def _read_mime(raw: bytes, problems: list[str]) -> Message:
+    try:
+        return email.message_from_bytes(raw)
+    except RecursionError:  # the parser recurses once per nested multipart
+        problems.append("the email is nested too deeply to read its parts; read as plain text")
+        return email.parser.BytesParser().parsebytes(raw, headersonly=True)
 
 
 # Headers -----------------------------------------------------------------------------
@@ -273,12 +282,18 @@ def _read_body(mime: Message, problems: list[str]) -> _Body:
         _note_defects(part, problems)  # after decoding, which finds bad base64
     html = "\n".join(htmls) if htmls else None
     text = "\n".join(texts) if texts else (html_to_text(html) if html else "")
-    if not text.strip() and any(a.content_type == "application/ms-tnef" for a in attachments):
-        problems.append(
+    if not text.strip():
+        problems.append(_why_no_text(attachments))
+    return _Body(text, html, attachments)
+
+
+def _why_no_text(attachments: list[Attachment]) -> str:
+    if any(a.content_type == "application/ms-tnef" for a in attachments):
+        return (
             "the text is inside a winmail.dat attachment, which cannot be read: "
             "ask the sender to send in HTML or plain text"
         )
-    return _Body(text, html, attachments)
+    return "the email has no text"
 
 
 def _leaf_parts(mime: Message, problems: list[str]) -> Iterator[tuple[int, Message]]:

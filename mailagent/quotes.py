@@ -40,16 +40,21 @@ _EXTRA_BOUNDARIES = re.compile(
     ),
     re.IGNORECASE | re.MULTILINE,
 )
+_DEVICES = (
+    "iPhone|iPad|iPod|Android|Samsung|Galaxy|Huawei|BlackBerry|Windows|Sony|Xperia|Pixel|"
+    "Google|Motorola|Nokia|HTC|LG|OnePlus|Xiaomi|Fairphone|Surface|mobile|phone|smartphone|"
+    "tablet|Apple"
+)
 # Lines that phone and web clients append; matched whole so a sentence is never cut.
 _PHONE_SIGNATURE = re.compile(
     r"^[ \t]*(?:"
-    r"Sent from my \w+(?: \w+){0,3}\.?"
+    r"Sent from my (?:" + _DEVICES + r")\b.{0,40}"
     r"|Sent from (?:Outlook|Mail|Yahoo Mail)\b.{0,40}"
     r"|Get Outlook for (?:iOS|Android|Mac|Windows)\b.{0,60}"
     r"|Sent from Outlook for (?:iOS|Android)\b.{0,60}"
     r"|Sent from my Samsung Galaxy smartphone\.?"
     r"|Sent via the Samsung Galaxy.{0,60}"
-    r"|Anfonwyd o['’]?r? (?:fy )?\w+(?: \w+){0,3}\.?"
+    r"|Anfonwyd o(?:['’]r| fy) (?:" + _DEVICES + r")\b.{0,40}"
     r")[ \t]*$",
     re.IGNORECASE | re.MULTILINE,
 )

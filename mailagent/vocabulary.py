@@ -254,6 +254,12 @@ def _cross_references(files: _Files, rules_dir: Path) -> list[Problem]:
             problems.append(
                 Problem(tags_file, f"{kind}.command", f"{rule.command!r} is not a command")
             )
+    seen: set[str] = set()
+    for i, cat in enumerate(files.categories.categories):
+        if cat.id in seen:
+            problems.append(Problem(str(rules_dir / CATEGORIES_FILE), f"categories[{i}].id",
+                                    f"{cat.id!r} is used twice"))
+        seen.add(cat.id)
     for name, command in files.commands.root.items():
         for fid in command.fields:
             if fid not in files.fields.command_fields:
