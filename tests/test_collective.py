@@ -94,7 +94,7 @@ def test_collective_alert_lifecycle(mailboxes, tmp_path, monkeypatch) -> None:
         # Follow-ups every 4 weeks after the response was due: 28 January, 25 February.
         clock.set(london(2027, 1, 27, 16))
         assert sweep(agent, clock.now()) == []
-        for n, day in ((1, london(2027, 1, 28, 9, 5)), (2, london(2027, 2, 25, 9, 5))):
+        for day in (london(2027, 1, 28, 9, 5), london(2027, 2, 25, 9, 5)):
             clock.set(day)
             run_once(agent)
             run_once(agent)
