@@ -92,8 +92,12 @@ class CaseClock:
 def due_now(
     clock: CaseClock, ladder: Ladder, calendar: WorkingCalendar, now: datetime
 ) -> list[str]:
-    """The time-driven steps due for a case at `now` (the engine makes each happen once)."""
-    if clock.status != "open" or clock.stage_state == PAUSED:
+    """The time-driven steps due for a case at `now` (the engine makes each happen once).
+
+    A pause stops the stage's clock only: the whole process is still measured, because
+    the child's time does not stop while a hearing is awaited.
+    """
+    if clock.status != "open":
         return []
     due: list[str] = []
     if clock.stage_state == AWAITING_RESPONSE and clock.stage_deadline is not None:

@@ -8,6 +8,7 @@ dedupe keys that name the stage visit and the step, so replaying a step queues n
 from __future__ import annotations
 
 import logging
+import re
 from datetime import date, datetime
 from typing import Any
 
@@ -104,17 +105,28 @@ def _opening_stage(ladder: Ladder, kind: str, requested: str | None) -> Stage:
 
 
 def bypass_target(ladder: Ladder, requested: str) -> Stage:
-    """The stage an IRO named (by id, name or number), if the ladder lets them go there."""
-    wanted = requested.strip().lower()
+    """The stage an IRO named, if the ladder lets them go there.
+
+    IROs write a stage as its id ("stage_3"), its number ("3", "stage 3"), its name, or a
+    part of its name that only one stage has ("Head of Service"); case, spaces, hyphens
+    and underscores do not matter.
+    """
+    wanted = _stage_key(requested)
     allowed = ladder.bypass_stages()
     for stage in allowed:
-        if wanted in (stage.id.lower(), stage.name.lower()) or wanted == stage.id.split("_")[-1]:
+        number = stage.id.rsplit("_", 1)[-1]
+        if wanted in (_stage_key(stage.id), _stage_key(stage.name), number):
             return stage
-    for stage in allowed:
-        if wanted in stage.name.lower():
-            return stage
+    partial = [s for s in allowed if wanted and f"_{wanted}_" in f"_{_stage_key(s.name)}_"]
+    if len(partial) == 1:
+        return partial[0]
     choices = ", ".join(f"{s.id} ({s.name})" for s in allowed)
     raise CaseRefused(f"there is no stage '{requested}' you can go to; the stages are: {choices}")
+
+
+def _stage_key(text: str) -> str:
+    """"Stage 3", "stage_3" and "STAGE-3" all become "stage_3"."""
+    return "_".join(re.findall(r"[a-z0-9]+", text.lower()))
 
 
 # -- stages ------------------------------------------------------------------------------
@@ -135,31 +147,11 @@ def enter_stage(
     respond_by: date | None = None,
 ) -> None:
     """Move the case to `stage`, start its clock and send its emails."""
-    recipients = stage_recipients(agent, case, stage)
-    if recipients.empty and stage.fallback_to:
-        fallback = ladder.stage(stage.fallback_to)
-        record(session, case, "routed", now, stage_id=stage.id,
-               summary=f"No one holds the {stage.name} role: routed to {fallback.name}")
-        stage, recipients = fallback, stage_recipients(agent, case, fallback)
-    visit = int(case.extra.get("visit", 0)) + 1
-    sending_at = agent.calendar.next_sending_time(now)
-    timing = cases.stage_timing(
-        agent.calendar, stage, sending_at, requested_days=requested_days, respond_by=respond_by
-    )
-    case.stage_id = stage.id
-    case.stage_started_at = timing.started_at
-    case.stage_deadline = timing.deadline
-    case.stage_state = cases.AWAITING_RESPONSE
-    case.decision_due = None
-    case.kind = "escalation" if stage.formal else case.kind
-    case.extra = {**case.extra, "visit": visit, "stage_days": timing.working_days}
-    if stage.formal and case.process_deadline is None and ladder.whole_process:
-        case.process_started_at = timing.started_at
-        case.process_deadline = agent.calendar.deadline(
-            timing.started_at, ladder.whole_process.working_days
-        )
+    stage = _routed(session, agent, case, ladder, stage, now)
+    timing = _start_clock(agent, case, ladder, stage, now, requested_days, respond_by)
     session.add(case)
     session.flush()
+    recipients = stage_recipients(agent, case, stage)
     verb = {"opened": "Opened at", "automatic": "Escalated automatically to",
             "escalated": "Escalated by the IRO to"}.get(reason, "Moved to")
     record(session, case, "stage", now, actor=actor, stage_id=stage.id,
@@ -167,6 +159,44 @@ def enter_stage(
            deadline=timing.deadline.isoformat(), to=[p.email for p in recipients.to],
            cc=[p.email for p in recipients.cc])
     _send_stage_emails(session, agent, case, ladder, stage, recipients, now, reason, previous)
+
+
+def _routed(session: Session, agent: Agent, case: Case, ladder: Ladder, stage: Stage,
+            now: datetime) -> Stage:
+    """`stage`, or its `fallback_to` when no one holds its role ("if there is NO Service
+    Manager ... the Head of Service")."""
+    if people_for(agent, case, [stage.to]) or not stage.fallback_to:
+        return stage
+    fallback = ladder.stage(stage.fallback_to)
+    record(session, case, "routed", now, stage_id=stage.id,
+           summary=f"No one holds the {stage.name} role: routed to {fallback.name}")
+    return fallback
+
+
+def _start_clock(agent: Agent, case: Case, ladder: Ladder, stage: Stage, now: datetime,
+                 requested_days: int | None, respond_by: date | None) -> cases.StageTiming:
+    """Put the case at `stage` with a fresh deadline, counted from when its email can go."""
+    timing = cases.stage_timing(
+        agent.calendar, stage, agent.calendar.next_sending_time(now),
+        requested_days=requested_days, respond_by=respond_by,
+    )
+    # Whoever stood in at an earlier visit of this stage may not be needed now.
+    standing = {k: v for k, v in case.extra.get("stand_ins", {}).items() if k != stage.id}
+    case.stage_id = stage.id
+    case.stage_started_at = timing.started_at
+    case.stage_deadline = timing.deadline
+    case.stage_state = cases.AWAITING_RESPONSE
+    case.decision_due = None
+    case.kind = "escalation" if stage.formal else case.kind
+    case.extra = {**case.extra, "visit": int(case.extra.get("visit", 0)) + 1,
+                  "stage_days": timing.working_days, "stand_ins": standing}
+    limit = ladder.whole_process
+    if limit is not None and case.process_deadline is None and (
+        stage.formal or limit.starts_at == "opened"
+    ):
+        case.process_started_at = timing.started_at
+        case.process_deadline = agent.calendar.deadline(timing.started_at, limit.working_days)
+    return timing
 
 
 def _send_stage_emails(
@@ -258,6 +288,55 @@ def respond(
          key=f"response:{inbound_id}", now=now, automated=True)
 
 
+def stand_in(session: Session, agent: Agent, case: Case, away: Person, now: datetime) -> str:
+    """The addressee's out-of-office answered the stage's email: their deputy stands in.
+
+    The deputy gets the stage's email and may answer for the stage; the IRO is told, once
+    per stage, whether or not the directory names a deputy.
+    """
+    ladder = ladder_of(agent, case)
+    stage = ladder.stage(case.stage_id)
+    visit = case.extra.get("visit", 0)
+    deputy = _deputy_of(agent, away)
+    current = stage_recipients(agent, case, stage)
+    if deputy is not None and deputy.email in {p.email for p in current.to}:
+        return f"{case.ref}: {away.email} is away; their deputy already has the stage"
+    if deputy is not None:
+        standing = dict(case.extra.get("stand_ins", {}))
+        standing[stage.id] = {**standing.get(stage.id, {}), deputy.email: away.email}
+        case.extra = {**case.extra, "stand_ins": standing}
+        session.add(case)
+        record(session, case, "stand_in", now, stage_id=stage.id,
+               summary=f"{away.name} is away: {deputy.name} (deputy) stands in")
+    context = case_context(
+        session, agent, case, ladder, to_names=names([deputy]) if deputy else "",
+        cc_names="", notify_names="", recipient_name=deputy.name if deputy else "",
+        briefing_attached=False, absent_name=away.name,
+        deputy_names=deputy.name if deputy else "", seen_ooo=True,
+    )
+    if deputy is not None:
+        send(session, agent, case, template=ladder.template_for(stage.id, "escalation"),
+             context=context, to=[deputy.model_copy(update={"role": stage.to})],
+             cc=_iro(agent, case), purpose="escalation",
+             key=f"{visit}:{stage.id}:deputy:{deputy.email}", now=now, working_hours=True)
+    send(session, agent, case, template="deputy_notice", context=context, to=_iro(agent, case),
+         purpose="deputy_notice", key=f"{visit}:{stage.id}:ooo:{away.email}", now=now,
+         automated=True)
+    if deputy is None:
+        return f"{case.ref}: {away.email} is away with no deputy; the IRO was told"
+    return f"{case.ref}: {away.email} is away; {deputy.email} stands in"
+
+
+def _deputy_of(agent: Agent, away: Person) -> Person | None:
+    """Who stands in for `away`: their deputy, or the deputy's deputy if they are away too."""
+    seen = {away.email}
+    deputy = agent.directory.person_by_email(away.deputy) if away.deputy else None
+    while deputy is not None and deputy.absent and deputy.deputy and deputy.email not in seen:
+        seen.add(deputy.email)
+        deputy = agent.directory.person_by_email(deputy.deputy)
+    return None if deputy is None or deputy.absent else deputy
+
+
 # -- the IRO's decisions -----------------------------------------------------------------
 
 
@@ -314,8 +393,10 @@ def extend(session: Session, agent: Agent, case: Case, now: datetime, *, actor: 
         raise CaseRefused("the case is paused; #resume it first")
     ladder = ladder_of(agent, case)
     stage = ladder.stage(case.stage_id)
+    # From the current deadline; once it has passed (the IRO was told and waited), from today.
     old = cases.deadline_day(agent.calendar, case.stage_deadline)
-    case.stage_deadline = agent.calendar.end_of_day(agent.calendar.add_working_days(old, days))
+    start = old if now < case.stage_deadline else agent.calendar.receipt_day(now)
+    case.stage_deadline = agent.calendar.end_of_day(agent.calendar.add_working_days(start, days))
     case.stage_state = cases.AWAITING_RESPONSE
     case.extra = {**case.extra, "extensions": int(case.extra.get("extensions", 0)) + 1}
     session.add(case)
@@ -400,28 +481,29 @@ def apply_due(session: Session, agent: Agent, case: Case, step: str, now: dateti
     stage = ladder.stage(case.stage_id)
     visit = case.extra.get("visit", 0)
     if step == "reminder":
-        case.extra = {**case.extra, "reminded": f"{visit}:{stage.id}"}
+        mark = reminder_mark(case)
+        case.extra = {**case.extra, "reminded": mark}
         session.add(case)
-        recipients = stage_recipients(agent, case, stage)
-        to_people = [p for p in recipients.to]
+        to_people = stage_recipients(agent, case, stage).to
         send(session, agent, case, template=ladder.template_for(stage.id, "reminder"),
              context=case_context(session, agent, case, ladder,
                                   recipient_name=_greeting(to_people)),
              to=to_people, cc=_iro(agent, case), purpose="reminder",
-             key=f"{visit}:{stage.id}:reminder", now=now, working_hours=True, automated=True)
+             key=f"reminder:{mark}", now=now, working_hours=True, automated=True)
         return f"{case.ref}: reminder sent for {stage.name}"
     if step == "timeout":
         return _timeout(session, agent, case, ladder, stage, now)
     if step == "decision_reminder":
+        due = case.decision_due
         case.decision_due = None  # once per response
         session.add(case)
         responder = _last_responder(session, case)
         send(session, agent, case, template=ladder.template_for(stage.id, "decision_reminder"),
              context=case_context(session, agent, case, ladder, responder_name=responder,
-                                  decision_deadline_text="the deadline"),
+                                  decision_deadline_text=context_deadline(agent, due)),
              to=_iro(agent, case), purpose="decision_reminder",
-             key=f"{visit}:{stage.id}:decision_reminder", now=now, working_hours=True,
-             automated=True)
+             key=f"{visit}:{stage.id}:decision_reminder:{due.isoformat() if due else ''}",
+             now=now, working_hours=True, automated=True)
         return f"{case.ref}: IRO reminded to decide"
     if step == "process_breach":
         limit = ladder.whole_process
@@ -462,6 +544,13 @@ def _timeout(session: Session, agent: Agent, case: Case, ladder: Ladder, stage: 
 
 
 # -- helpers -----------------------------------------------------------------------------
+
+
+def reminder_mark(case: Case) -> str:
+    """Names the deadline a reminder is for: one reminder per stage visit and deadline, so
+    an extended or resumed stage is reminded again before its new deadline."""
+    deadline = case.stage_deadline.isoformat() if case.stage_deadline else ""
+    return f"{case.extra.get('visit', 0)}:{case.stage_id}:{deadline}"
 
 
 def ladder_of(agent: Agent, case: Case) -> Ladder:

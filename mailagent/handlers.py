@@ -307,33 +307,17 @@ def on_autoreply(
                        summary="automated reply filed")
     case = match.case
     _link_inbound(session, inbound_id, case)
-    ladder = engine.ladder_of(agent, case)
-    stage = ladder.stage(case.stage_id)
+    engine.record(session, case, "autoreply", now, actor=sender, inbound_id=inbound_id,
+                  summary=f"Automatic reply from {_name(agent, sender)}")
+    stage = engine.ladder_of(agent, case).stage(case.stage_id)
     addressee = next(
         (p for p in stage_recipients(agent, case, stage).to if p.email == sender), None
     )
     person = agent.directory.person_by_email(sender)
-    deputy = agent.directory.person_by_email(person.deputy) if person and person.deputy else None
-    engine.record(session, case, "autoreply", now, actor=sender, inbound_id=inbound_id,
-                  summary=f"Automatic reply from {_name(agent, sender)}")
-    if addressee is None or deputy is None:
+    if addressee is None or person is None or case.stage_state == "paused":
         return Outcome("processed", case_ref=case.ref, summary="automated reply recorded")
-    visit = case.extra.get("visit", 0)
-    context = case_context(
-        session, agent, case, ladder, to_names=names([deputy]), cc_names="",
-        recipient_name=deputy.name, briefing_attached=False, absent_name=addressee.name,
-        deputy_names=deputy.name, seen_ooo=True, notify_names="",
-    )
-    deputy = deputy.model_copy(update={"role": addressee.role, "acting_for": sender})
-    first = send(session, agent, case, template=ladder.template_for(stage.id, "escalation"),
-                 context=context, to=[deputy], cc=people_for(agent, case, ["iro"]),
-                 purpose="escalation", key=f"{visit}:{stage.id}:deputy:{deputy.email}",
-                 now=now, working_hours=True)
-    if first is not None:
-        send(session, agent, case, template="deputy_notice", context=context,
-             to=people_for(agent, case, ["iro"]), purpose="deputy_notice",
-             key=f"{visit}:{stage.id}:ooo:{sender}", now=now, automated=True)
-    return Outcome("processed", case_ref=case.ref, summary="out-of-office: deputy told")
+    return Outcome("processed", case_ref=case.ref, summary=engine.stand_in(
+        session, agent, case, person, now))
 
 
 def on_bounce(

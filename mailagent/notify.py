@@ -74,12 +74,28 @@ def _resolve(agent: Agent, case: Case, role: str) -> list[Person]:
 
 
 def stage_recipients(agent: Agent, case: Case, stage: Stage) -> Recipients:
-    """To and CC for a stage's email; the IRO is always copied so the thread stays theirs."""
+    """To and CC for a stage's email; the IRO is always copied so the thread stays theirs.
+
+    The addressee's deputy is on To while the addressee is away: because the directory
+    says so (the absent person keeps a copy for their return), or because their
+    out-of-office answered the stage's email (see `stand_ins`).
+    """
     to = people_for(agent, case, [stage.to])
     absent = [absent_person(agent, p) for p in to if p.acting_for]
+    to += [p for p in absent if p is not None]
+    to += [p for p in stand_ins(agent, case, stage) if p.email not in {t.email for t in to}]
     to_emails = {p.email for p in to}
     cc = [p for p in people_for(agent, case, [*stage.cc, "iro"]) if p.email not in to_emails]
-    return Recipients(to=to + [p for p in absent if p is not None], cc=cc)
+    return Recipients(to=to, cc=cc)
+
+
+def stand_ins(agent: Agent, case: Case, stage: Stage) -> list[Person]:
+    """Deputies standing in at `stage` for addressees whose out-of-office was seen."""
+    found = []
+    for deputy, absent in case.extra.get("stand_ins", {}).get(stage.id, {}).items():
+        person = agent.directory.person_by_email(deputy) or Person(name=deputy, email=deputy)
+        found.append(person.model_copy(update={"role": stage.to, "acting_for": absent}))
+    return found
 
 
 def absent_person(agent: Agent, deputy: Person) -> Person | None:

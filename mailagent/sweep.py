@@ -77,8 +77,7 @@ def due_steps(agent: Agent, case: Case, now: datetime) -> list[str]:
         process_breach_flagged=bool(case.extra.get("process_breach_flagged")),
     )
     steps = cases.due_now(clock, ladder, agent.calendar, now)
-    # A reminder already queued is not due again.
-    visit = case.extra.get("visit", 0)
-    if "reminder" in steps and case.extra.get("reminded") == f"{visit}:{case.stage_id}":
+    # A reminder already queued for this deadline is not due again.
+    if "reminder" in steps and case.extra.get("reminded") == engine.reminder_mark(case):
         steps.remove("reminder")
     return steps
