@@ -5,24 +5,35 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
 from mailagent.clock import Clock, SystemClock
-from mailagent.config import ConfigError, ImapSourceSettings, Settings, SmtpTransportSettings
+from mailagent.config import (
+    ConfigError,
+    EwsSourceSettings,
+    EwsTransportSettings,
+    GraphSourceSettings,
+    GraphTransportSettings,
+    ImapSourceSettings,
+    Settings,
+    SmtpTransportSettings,
+)
 from mailagent.directory import Directory, load_directory
 from mailagent.outbox import Sender
 from mailagent.render import Renderer
 from mailagent.rules import RulesError, RuleSet, load_rules
 from mailagent.sources.base import MailSource
-from mailagent.sources.imap import ImapSource
-from mailagent.sources.maildir import MaildirSource
 from mailagent.store import create_db_engine, upgrade
 from mailagent.transports.base import Transport
-from mailagent.transports.files import FilesTransport
-from mailagent.transports.smtp import SmtpTransport
 from mailagent.vocabulary import Vocabulary, load_vocabulary
 from mailagent.workdays import WorkingCalendar
+
+if TYPE_CHECKING:  # the backends are imported only when the config names them
+    from mailagent.exchange import ExchangeMailbox
+    from mailagent.msgraph import GraphClient
+    from mailagent.oauth import OAuthApps
 
 
 @dataclass
@@ -76,6 +87,7 @@ def build_agent(
             f"{settings.agent.council!r} in {rules_dir / 'ladders'}"
         )
     cal = settings.calendar
+    oauth = oauth_apps(settings)
     return Agent(
         settings=settings,
         engine=engine,
@@ -90,32 +102,117 @@ def build_agent(
         directory=load_directory(settings.resolve(settings.directory.path)),
         vocabulary=load_vocabulary(rules_dir),
         renderer=Renderer(settings.resolve(settings.agent.templates_dir)),
-        source=source or build_source(settings),
-        transport=transport or build_transport(settings),
+        source=source or build_source(settings, engine=engine, oauth=oauth),
+        transport=transport or build_transport(settings, oauth=oauth),
     )
 
 
-def build_source(settings: Settings) -> MailSource:
+def build_source(
+    settings: Settings, *, engine: sa.Engine | None = None, oauth: OAuthApps | None = None
+) -> MailSource:
+    """The mailbox backend named by [source] kind; imports only the one it needs."""
     src = settings.source
+    oauth = oauth or oauth_apps(settings)
     if isinstance(src, ImapSourceSettings):
-        password = src.password.reveal() if src.password else None
+        from mailagent.oauth import OUTLOOK_SCOPES
+        from mailagent.sources.imap import ImapSource
+
+        xoauth2 = src.auth == "xoauth2" and oauth is not None
         return ImapSource(
-            src.host, src.port, src.username, password=password, ssl=src.ssl,
-            starttls=src.starttls, folder=src.folder, processed_folder=src.processed_folder,
+            src.host, src.port, src.username,
+            password=None if xoauth2 or not src.password else src.password.reveal(),
+            token_provider=oauth.provider(OUTLOOK_SCOPES) if xoauth2 and oauth else None,
+            ssl=src.ssl, starttls=src.starttls, folder=src.folder,
+            processed_folder=src.processed_folder, quarantine_folder=src.quarantine_folder,
+            timeout=src.timeout_seconds,
+        )
+    if isinstance(src, GraphSourceSettings):
+        from mailagent.cursors import DatabaseCursors
+        from mailagent.sources.graph import GraphSource
+
+        engine = engine or create_db_engine(settings.database_url)
+        return GraphSource(
+            _graph_client(src, oauth), src.mailbox or settings.agent.mailbox,
+            DatabaseCursors(engine), folder=src.folder,
+            processed_folder=src.processed_folder, quarantine_folder=src.quarantine_folder,
+        )
+    if isinstance(src, EwsSourceSettings):
+        from mailagent.sources.ews import EwsSource
+
+        mailbox = _exchange_mailbox(settings, src)
+        return EwsSource(
+            mailbox.connect, mailbox.mailbox, processed_folder=src.processed_folder,
             quarantine_folder=src.quarantine_folder,
         )
+    from mailagent.sources.maildir import MaildirSource
+
     return MaildirSource(settings.resolve(src.path))
 
 
-def build_transport(settings: Settings) -> Transport:
+def build_transport(settings: Settings, *, oauth: OAuthApps | None = None) -> Transport:
+    """The way of sending named by [transport] kind."""
     out = settings.transport
+    oauth = oauth or oauth_apps(settings)
     if isinstance(out, SmtpTransportSettings):
-        password = out.password.reveal() if out.password else None
+        from mailagent.oauth import OUTLOOK_SCOPES
+        from mailagent.transports.smtp import SmtpTransport
+
+        xoauth2 = out.auth == "xoauth2" and oauth is not None
         return SmtpTransport(
             out.host, out.port, security=out.security, username=out.username,
-            password=password, timeout=out.timeout_seconds,
+            password=None if xoauth2 or not out.password else out.password.reveal(),
+            token_provider=oauth.provider(OUTLOOK_SCOPES) if xoauth2 and oauth else None,
+            timeout=out.timeout_seconds,
         )
+    if isinstance(out, GraphTransportSettings):
+        from mailagent.transports.graph import GraphTransport
+
+        return GraphTransport(_graph_client(out, oauth), out.mailbox or settings.agent.mailbox)
+    if isinstance(out, EwsTransportSettings):
+        from mailagent.transports.ews import EwsTransport
+
+        mailbox = _exchange_mailbox(settings, out)
+        return EwsTransport(mailbox.connect, save_to_sent_items=out.save_to_sent_items)
+    from mailagent.transports.files import FilesTransport
+
     return FilesTransport(settings.resolve(out.path))
+
+
+def oauth_apps(settings: Settings) -> OAuthApps | None:
+    """The [oauth] app registration's token providers, if there is one."""
+    if settings.oauth is None:
+        return None
+    from mailagent.oauth import OAuthApps
+
+    return OAuthApps(settings.oauth)
+
+
+def _graph_client(
+    section: GraphSourceSettings | GraphTransportSettings, oauth: OAuthApps | None
+) -> GraphClient:
+    from mailagent.msgraph import GraphClient
+    from mailagent.oauth import GRAPH_SCOPES
+
+    assert oauth is not None  # the settings insist on [oauth] for Graph
+    return GraphClient(
+        oauth.provider(GRAPH_SCOPES), base_url=section.base_url, timeout=section.timeout_seconds
+    )
+
+
+def _exchange_mailbox(
+    settings: Settings, section: EwsSourceSettings | EwsTransportSettings
+) -> ExchangeMailbox:
+    from mailagent.exchange import ExchangeMailbox
+
+    return ExchangeMailbox(
+        mailbox=section.mailbox or settings.agent.mailbox,
+        username=section.username,
+        password=section.password.reveal() or "",
+        server=section.server,
+        service_endpoint=section.service_endpoint,
+        auth_type=section.auth_type,
+        access_type=section.access_type,
+    )
 
 
 def data_path(settings: Settings, name: str) -> Path:

@@ -88,10 +88,55 @@ class ImapSourceSettings(_Section):
     processed_folder: str = "Processed"
     quarantine_folder: str = "Quarantine"
     poll_seconds: float = Field(default=60.0, gt=0)
+    timeout_seconds: float = Field(default=60.0, gt=0)
+
+
+class _GraphMailbox(_Section):
+    """Microsoft Graph (Exchange Online): the shared mailbox, reached with the [oauth] app."""
+
+    mailbox: str | None = None  # the shared mailbox's address; default: [agent] mailbox
+    base_url: str = "https://graph.microsoft.com/v1.0"
+    timeout_seconds: float = Field(default=60.0, gt=0)
+
+
+class GraphSourceSettings(_GraphMailbox):
+    kind: Literal["graph"]
+    folder: str = "inbox"  # a well-known folder name or a folder id
+    processed_folder: str = "Processed"
+    quarantine_folder: str = "Quarantine"
+    poll_seconds: float = Field(default=60.0, ge=10)
+
+
+class _EwsMailbox(_Section):
+    """Exchange Server on premises by EWS (exchangelib), as a service account with rights on
+    the shared mailbox."""
+
+    server: str | None = None  # host name; EWS is https://SERVER/EWS/Exchange.asmx
+    service_endpoint: str | None = None  # or the full EWS URL
+    username: str  # the service account: DOMAIN\\user or a UPN
+    password: Secret
+    auth_type: Literal["ntlm", "basic"] = "ntlm"
+    mailbox: str | None = None  # the shared mailbox's address; default: [agent] mailbox
+    access_type: Literal["delegate", "impersonation"] = "delegate"
+    timeout_seconds: float = Field(default=120.0, gt=0)
+
+    @model_validator(mode="after")
+    def _one_endpoint(self) -> _EwsMailbox:
+        if (self.server is None) == (self.service_endpoint is None):
+            raise ValueError("give either server or service_endpoint")
+        return self
+
+
+class EwsSourceSettings(_EwsMailbox):
+    kind: Literal["ews"]
+    processed_folder: str = "Processed"
+    quarantine_folder: str = "Quarantine"
+    poll_seconds: float = Field(default=60.0, ge=5)
 
 
 SourceSettings = Annotated[
-    MaildirSourceSettings | ImapSourceSettings, Field(discriminator="kind")
+    MaildirSourceSettings | ImapSourceSettings | GraphSourceSettings | EwsSourceSettings,
+    Field(discriminator="kind"),
 ]
 
 
@@ -111,8 +156,20 @@ class SmtpTransportSettings(_Section):
     timeout_seconds: float = Field(default=30.0, gt=0)
 
 
+class GraphTransportSettings(_GraphMailbox):
+    kind: Literal["graph"]
+    save_to_sent_items: bool = True
+
+
+class EwsTransportSettings(_EwsMailbox):
+    kind: Literal["ews"]
+    save_to_sent_items: bool = True
+
+
 TransportSettings = Annotated[
-    FilesTransportSettings | SmtpTransportSettings, Field(discriminator="kind")
+    FilesTransportSettings | SmtpTransportSettings | GraphTransportSettings
+    | EwsTransportSettings,
+    Field(discriminator="kind"),
 ]
 
 
@@ -123,12 +180,26 @@ class OutboxSettings(_Section):
 
 
 class OAuthSettings(_Section):
+    """An Entra app's client credentials (Microsoft 365): a secret or a certificate."""
+
     tenant_id: str
     client_id: str
     client_secret: Secret | None = None
+    # A PEM file holding the private key (and the certificate), or a .pfx/.p12 file.
     certificate_file: Path | None = None
+    # The certificate's SHA-1 thumbprint (hex); needed for a PEM file without the certificate.
     certificate_thumbprint: str | None = None
-    scopes: list[str] = ["https://outlook.office365.com/.default"]
+    certificate_password: Secret | None = None
+    authority_host: str = "https://login.microsoftonline.com"
+    # Default: each backend's own (".default" of outlook.office365.com for IMAP and SMTP,
+    # of graph.microsoft.com for Graph).
+    scopes: list[str] | None = None
+
+    @model_validator(mode="after")
+    def _one_credential(self) -> OAuthSettings:
+        if (self.client_secret is None) == (self.certificate_file is None):
+            raise ValueError("give either client_secret or certificate_file")
+        return self
 
 
 class LoggingSettings(_Section):
@@ -149,12 +220,12 @@ class Settings(_Section):
     path: Path | None = Field(default=None, exclude=True)
 
     @model_validator(mode="after")
-    def _xoauth2_needs_oauth(self) -> Settings:
-        uses_oauth = getattr(self.source, "auth", None) == "xoauth2" or (
-            getattr(self.transport, "auth", None) == "xoauth2"
-        )
-        if uses_oauth and self.oauth is None:
-            raise ValueError("xoauth2 is chosen but there is no [oauth] section")
+    def _oauth_needs_oauth_section(self) -> Settings:
+        for name, section in (("source", self.source), ("transport", self.transport)):
+            if self.oauth is None and getattr(section, "auth", None) == "xoauth2":
+                raise ValueError(f"{name}: xoauth2 is chosen but there is no [oauth] section")
+            if self.oauth is None and section.kind == "graph":
+                raise ValueError(f"{name}: Microsoft Graph needs an [oauth] section")
         return self
 
     def resolve(self, relative: Path) -> Path:
@@ -192,10 +263,13 @@ def settings_from_dict(data: dict, path: Path | None = None) -> Settings:
     return settings
 
 
+_KINDS = ("imap", "maildir", "graph", "ews", "files", "smtp")
+
+
 def _describe(path: Path | None, err: dict) -> str:
     # Drop the discriminator tags pydantic inserts ("imap", "maildir") so the key reads as
     # the officer wrote it.
-    parts = [str(p) for p in err["loc"] if p not in ("imap", "maildir", "files", "smtp")]
+    parts = [str(p) for p in err["loc"] if p not in _KINDS]
     key = ".".join(parts) or "(top level)"
     message = {
         "missing": "is required but missing",
