@@ -65,6 +65,7 @@ class ImapSource:
     def fetch_new(self) -> Iterator[FetchedMessage]:
         client = self._ready()
         with self._errors_as_source_error():
+            client.noop()  # lets the server report mail that arrived since the last command
             uids = sorted(client.search(["ALL"]))
         for start in range(0, len(uids), FETCH_BATCH):
             batch = uids[start : start + FETCH_BATCH]
@@ -115,6 +116,7 @@ class ImapSource:
         The answer to an earlier command (a MOVE) may have carried the news of a message
         that arrived meanwhile, and IDLE does not repeat it: look before idling.
         """
+        client.noop()
         if client.search(["ALL"]):
             return True
         client.idle()
