@@ -249,3 +249,8 @@ def main() -> None:  # pragma: no cover - console entry point
     os.environ.setdefault("PYTHONIOENCODING", "utf-8")
     logging.captureWarnings(True)
     app()
+
+
+from mailagent.cli_reports import register  # noqa: E402
+
+register(app)

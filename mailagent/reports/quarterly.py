@@ -1,0 +1,502 @@
+"""The quarterly report: themes and timescales for senior managers and the Corporate
+Parenting Board, and the case list the Brent spreadsheet kept by hand.
+
+Scope: escalations and positive challenges *raised* in the quarter, each as it stood at the
+quarter's end (or now, for the current quarter), so a past quarter's figures never change.
+Commendations and collective alerts are those raised in the quarter.
+
+Figures:
+- counts by category, team, IRO and highest level reached, each split into resolved,
+  withdrawn and still open; resolution rate = resolved / raised;
+- working days from the day raised (day 0) to the day resolved, for resolved cases:
+  median, and 90th percentile by the nearest-rank method (the smallest value with at
+  least 90% of cases at or below it);
+- responses per level: each stage visit whose response came (on time or late, against the
+  deadline in force then, extensions included) or whose deadline passed with none.
+
+`build_quarterly` makes the data; `write_xlsx` (native Excel charts, xlsxwriter),
+`write_csv` (one row per case) and `write_html` (charts as embedded PNG images) write it.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import re
+import statistics
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from pathlib import Path
+from typing import Any
+
+from sqlmodel import Session
+
+from mailagent.app import Agent
+from mailagent.models import Case
+from mailagent.notify import KIND_LABELS
+from mailagent.reports import history
+from mailagent.reports.history import (
+    LADDER_KINDS,
+    LATE,
+    NO_RESPONSE,
+    ON_TIME,
+    CaseStory,
+    level_label,
+    local_day,
+)
+
+MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
+          "September", "October", "November", "December")
+STATUS_LABELS = {"resolved": "Resolved", "withdrawn": "Withdrawn", "open": "Open"}
+
+
+class ReportProblem(ValueError):
+    """A report was asked for in a way that cannot work; the message says why."""
+
+
+# -- the period --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Quarter:
+    year: int
+    number: int
+
+    @classmethod
+    def parse(cls, text: str) -> Quarter:
+        """ "2026Q3" (also "2026-Q3", "2026q3")."""
+        found = re.fullmatch(r"\s*(\d{4})\s*-?\s*[Qq]([1-4])\s*", text)
+        if found is None:
+            raise ReportProblem(f"not a quarter: {text!r}; write it as YYYYQn, e.g. 2026Q3")
+        return cls(int(found.group(1)), int(found.group(2)))
+
+    @classmethod
+    def containing(cls, day: date) -> Quarter:
+        return cls(day.year, (day.month - 1) // 3 + 1)
+
+    def previous(self) -> Quarter:
+        return Quarter(self.year, self.number - 1) if self.number > 1 else Quarter(
+            self.year - 1, 4)
+
+    @property
+    def first_day(self) -> date:
+        return date(self.year, 3 * self.number - 2, 1)
+
+    @property
+    def next_first_day(self) -> date:
+        return Quarter(self.year + 1, 1).first_day if self.number == 4 else Quarter(
+            self.year, self.number + 1).first_day
+
+    @property
+    def code(self) -> str:
+        return f"{self.year}Q{self.number}"
+
+    @property
+    def label(self) -> str:
+        first, last = MONTHS[3 * self.number - 3], MONTHS[3 * self.number - 1]
+        return f"Quarter {self.number} {self.year} ({first} to {last})"
+
+
+# -- the data ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CaseRow:
+    """One case, as a line of the Brent spreadsheet (child, matter, date raised, level,
+    date of response, resolution) and a little more."""
+
+    ref: str
+    child_ref: str
+    plan: str
+    kind: str
+    team: str
+    iro: str
+    category: str
+    matter: str
+    date_raised: date
+    level: int | None
+    level_name: str
+    date_of_response: date | None
+    status: str  # "resolved", "withdrawn" or "open", at the end of the period
+    closed_level_name: str
+    date_closed: date | None
+    working_days: int | None
+    outcome: str
+    learning: str
+
+    @property
+    def resolution(self) -> str:
+        if self.status == "open":
+            return "Open"
+        return f"{STATUS_LABELS[self.status]} at {self.closed_level_name}"
+
+
+@dataclass(frozen=True)
+class Breakdown:
+    label: str
+    raised: int
+    resolved: int
+    withdrawn: int
+    open: int
+
+    @property
+    def rate(self) -> float | None:
+        return self.resolved / self.raised if self.raised else None
+
+
+@dataclass(frozen=True)
+class LevelResponses:
+    level: int
+    label: str
+    on_time: int
+    late: int
+    no_response: int
+
+    @property
+    def due(self) -> int:
+        return self.on_time + self.late + self.no_response
+
+
+@dataclass(frozen=True)
+class OtherCase:
+    """A commendation or a collective alert raised in the period."""
+
+    ref: str
+    raised: date
+    team: str
+    iro: str
+    title: str
+    status: str
+
+
+@dataclass(frozen=True)
+class QuarterlyReport:
+    quarter: Quarter
+    council: str
+    generated_at: datetime
+    as_at: datetime
+    rows: tuple[CaseRow, ...]
+    by_category: tuple[Breakdown, ...]
+    by_team: tuple[Breakdown, ...]
+    by_iro: tuple[Breakdown, ...]
+    by_level: tuple[Breakdown, ...]
+    resolved_at_level: tuple[tuple[str, int], ...]
+    responses: tuple[LevelResponses, ...]
+    days_to_resolution: tuple[int, ...]
+    commendations: tuple[OtherCase, ...]
+    alerts: tuple[OtherCase, ...]
+
+    @property
+    def raised(self) -> int:
+        return len(self.rows)
+
+    def count(self, status: str) -> int:
+        return sum(row.status == status for row in self.rows)
+
+    @property
+    def resolution_rate(self) -> float | None:
+        return self.count("resolved") / self.raised if self.raised else None
+
+    @property
+    def days_median(self) -> float | None:
+        days = self.days_to_resolution
+        return float(statistics.median(days)) if days else None
+
+    @property
+    def days_p90(self) -> int | None:
+        return percentile(self.days_to_resolution, 90)
+
+
+def percentile(values: Iterable[int], p: float) -> int | None:
+    """Nearest-rank percentile: the smallest value with at least p% of values at or below."""
+    ordered = sorted(values)
+    if not ordered:
+        return None
+    rank = max(1, math.ceil(p / 100 * len(ordered)))
+    return ordered[rank - 1]
+
+
+def quarter_bounds(agent: Agent, quarter: Quarter) -> tuple[datetime, datetime]:
+    """The quarter as instants: local midnight of its first day, and of the day after."""
+    tz = agent.calendar.tz
+    return (datetime.combine(quarter.first_day, time(0), tzinfo=tz),
+            datetime.combine(quarter.next_first_day, time(0), tzinfo=tz))
+
+
+def build_quarterly(session: Session, agent: Agent, quarter: Quarter,
+                    now: datetime) -> QuarterlyReport:
+    """Read the quarter's cases and count them."""
+    start, end = quarter_bounds(agent, quarter)
+    if start > now:
+        raise ReportProblem(f"{quarter.code} has not started yet")
+    as_at = min(end, now)
+    found = history.cases_opened_between(session, start, end, LADDER_KINDS)
+    events = history.events_by_case(session, [c.id for c in found if c.id is not None])
+    stories = [history.read_story(case, events.get(case.id or 0, []),
+                                  _ladder(agent, case), as_at) for case in found]
+    rows = [case_row(agent, story) for story in stories]
+    ladder = agent.rules.ladders[agent.ladder_id]
+    levels = sorted({row.level for row in rows if row.level is not None})
+    closing = Counter(_closing_level(s) for s in stories if s.status == "resolved")
+    return QuarterlyReport(
+        quarter=quarter,
+        council=ladder.council,
+        generated_at=now,
+        as_at=as_at,
+        rows=tuple(rows),
+        by_category=_breakdown(rows, lambda r: r.category),
+        by_team=_breakdown(rows, lambda r: r.team),
+        by_iro=_breakdown(rows, lambda r: r.iro),
+        by_level=_breakdown(rows, lambda r: r.level_name, order=_level_order(rows)),
+        resolved_at_level=tuple(
+            (level_label(ladder, level), closing[level]) for level in levels if closing[level]
+        ),
+        responses=_responses(stories, ladder, as_at),
+        days_to_resolution=tuple(r.working_days for r in rows if r.working_days is not None),
+        commendations=_others(session, agent, start, end, "commendation"),
+        alerts=_others(session, agent, start, end, "collective_alert"),
+    )
+
+
+def case_row(agent: Agent, story: CaseStory) -> CaseRow:
+    case, cal = story.case, agent.calendar
+    ladder = agent.rules.ladders[agent.ladder_id]
+    top = story.highest
+    closing = story.current if story.status != "open" else None
+    working_days = None
+    if story.status == "resolved" and story.closed_at is not None:
+        working_days = history.working_days_taken(cal, case.opened_at, story.closed_at)
+    last_response = story.last_response_at
+    return CaseRow(
+        ref=case.ref,
+        child_ref=case.child_ref or "",
+        plan=case.plan or "",
+        kind=KIND_LABELS.get(case.kind, case.kind.title()),
+        team=team_label(agent, case),
+        iro=iro_label(agent, case.iro_email),
+        category=category_label(agent, case),
+        matter=str(case.fields.get("issue") or ""),
+        date_raised=local_day(cal, case.opened_at),
+        level=top.level if top else None,
+        level_name=level_label(ladder, top.level) if top and top.level is not None else "",
+        date_of_response=local_day(cal, last_response) if last_response else None,
+        status=story.status,
+        closed_level_name=closing.name if closing else "",
+        date_closed=local_day(cal, story.closed_at) if story.closed_at else None,
+        working_days=working_days,
+        outcome=case.outcome or "" if story.status != "open" else "",
+        learning=case.learning or "" if story.status != "open" else "",
+    )
+
+
+def team_label(agent: Agent, case: Case) -> str:
+    if case.fields.get("team_name"):
+        return str(case.fields["team_name"])
+    if case.team and case.team in agent.directory.teams():
+        return agent.directory.team_name(case.team)
+    return case.team or "(no team)"
+
+
+def iro_label(agent: Agent, email: str) -> str:
+    person = agent.directory.person_by_email(email)
+    return person.name if person else email
+
+
+def category_label(agent: Agent, case: Case) -> str:
+    if case.fields.get("category_label"):
+        return str(case.fields["category_label"])
+    if case.category:
+        try:
+            return agent.vocabulary.category(case.category).label
+        except KeyError:
+            return case.category
+    return "(no category)"
+
+
+def _ladder(agent: Agent, case: Case) -> Any:
+    return agent.rules.ladders.get(case.ladder_id or agent.ladder_id) or agent.rules.ladders[
+        agent.ladder_id]
+
+
+def _closing_level(story: CaseStory) -> int | None:
+    return story.current.level if story.current else None
+
+
+def _breakdown(rows: list[CaseRow], key: Callable[[CaseRow], str],
+               order: list[str] | None = None) -> tuple[Breakdown, ...]:
+    groups: dict[str, list[CaseRow]] = {}
+    for row in rows:
+        groups.setdefault(key(row), []).append(row)
+    labels = order or sorted(groups, key=lambda label: (-len(groups[label]), label))
+    return tuple(
+        Breakdown(
+            label=label,
+            raised=len(groups[label]),
+            resolved=sum(r.status == "resolved" for r in groups[label]),
+            withdrawn=sum(r.status == "withdrawn" for r in groups[label]),
+            open=sum(r.status == "open" for r in groups[label]),
+        )
+        for label in labels if label in groups
+    )
+
+
+def _level_order(rows: list[CaseRow]) -> list[str]:
+    ranked = sorted({(r.level if r.level is not None else 99, r.level_name) for r in rows})
+    return [name for _, name in ranked]
+
+
+def _responses(stories: list[CaseStory], ladder: Any, as_at: datetime
+               ) -> tuple[LevelResponses, ...]:
+    counts: dict[int, Counter[str]] = {}
+    for story in stories:
+        for visit in story.visits:
+            if visit.level is None:
+                continue
+            counts.setdefault(visit.level, Counter())[visit.timeliness(as_at)] += 1
+    return tuple(
+        LevelResponses(level=level, label=level_label(ladder, level),
+                       on_time=c[ON_TIME], late=c[LATE], no_response=c[NO_RESPONSE])
+        for level, c in sorted(counts.items())
+        if c[ON_TIME] + c[LATE] + c[NO_RESPONSE]
+    )
+
+
+def _others(session: Session, agent: Agent, start: datetime, end: datetime,
+            kind: str) -> tuple[OtherCase, ...]:
+    found = history.cases_opened_between(session, start, end, [kind])
+    return tuple(
+        OtherCase(
+            ref=case.ref,
+            raised=local_day(agent.calendar, case.opened_at),
+            team=team_label(agent, case) if (case.team or case.fields.get("team_name")) else "",
+            iro=iro_label(agent, case.iro_email),
+            title=str(case.fields.get("theme") or case.fields.get("title")
+                      or case.fields.get("summary") or ""),
+            status=case.status,
+        )
+        for case in found
+    )
+
+
+# -- writing -----------------------------------------------------------------------------
+
+CASE_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("Reference", "ref"),
+    ("Child record number", "child_ref"),
+    ("Plan", "plan"),
+    ("Type", "kind"),
+    ("Team", "team"),
+    ("IRO", "iro"),
+    ("Category", "category"),
+    ("Matter", "matter"),
+    ("Date raised", "date_raised"),
+    ("Highest level reached", "level_name"),
+    ("Date of response", "date_of_response"),
+    ("Resolution", "resolution"),
+    ("Date closed", "date_closed"),
+    ("Working days to resolution", "working_days"),
+    ("Outcome", "outcome"),
+    ("Learning", "learning"),
+)
+
+
+def write_report(report: QuarterlyReport, path: Path, *, include_matter: bool = True,
+                 templates_dir: Path | None = None) -> None:
+    """Write the report in the format the file's suffix names (.xlsx, .csv or .html)."""
+    writers = {".xlsx": write_xlsx, ".csv": write_csv}
+    suffix = path.suffix.lower()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if suffix in writers:
+        writers[suffix](report, path)
+    elif suffix in (".html", ".htm"):
+        from mailagent.reports.render import SHIPPED, render_report
+
+        html = render_report("quarterly.html.j2", html_context(report, include_matter),
+                             templates_dir or SHIPPED)
+        path.write_text(html, encoding="utf-8")
+    else:
+        raise ReportProblem(f"{path.name}: the quarterly report is written as .xlsx, .csv "
+                            "or .html")
+
+
+def _cell(row: CaseRow, attribute: str) -> Any:
+    return getattr(row, attribute)
+
+
+def write_csv(report: QuarterlyReport, path: Path) -> None:
+    """One row per case, the Brent spreadsheet's columns first; dates as YYYY-MM-DD."""
+    with path.open("w", newline="", encoding="utf-8-sig") as handle:
+        out = csv.writer(handle)
+        out.writerow([title for title, _ in CASE_COLUMNS])
+        for row in report.rows:
+            out.writerow(["" if (v := _cell(row, attr)) is None else
+                          v.isoformat() if isinstance(v, date) else v
+                          for _, attr in CASE_COLUMNS])
+
+
+def write_xlsx(report: QuarterlyReport, path: Path) -> None:
+    from mailagent.reports.workbook import write_workbook
+
+    write_workbook(report, path)
+
+
+def html_context(report: QuarterlyReport, include_matter: bool = True) -> dict[str, Any]:
+    """The HTML template's context, with each chart as a data: URI."""
+    from mailagent.reports import charts
+
+    if not charts.available():
+        raise ReportProblem("the HTML report draws its charts with matplotlib, which is not "
+                            "installed: pip install 'matplotlib>=3.8'")
+
+    def stacked(title: str, parts: tuple[Breakdown, ...]) -> str:
+        return charts.data_uri(charts.stacked_bar_chart(
+            title, [p.label for p in parts],
+            {"Resolved": [p.resolved for p in parts], "Withdrawn": [p.withdrawn for p in parts],
+             "Open": [p.open for p in parts]}))
+
+    images = {}
+    if report.rows:
+        images = {
+            "category": stacked("Cases by category", report.by_category),
+            "team": stacked("Cases by team", report.by_team),
+            "iro": stacked("Cases by IRO", report.by_iro),
+            "level": stacked("Cases by highest level reached", report.by_level),
+        }
+    if report.responses:
+        images["responses"] = charts.data_uri(charts.stacked_bar_chart(
+            "Responses by level", [r.label for r in report.responses],
+            {"On time": [r.on_time for r in report.responses],
+             "Late": [r.late for r in report.responses],
+             "No response": [r.no_response for r in report.responses]}))
+    if report.days_to_resolution:
+        spread = Counter(report.days_to_resolution)
+        days = list(range(0, max(spread) + 1))
+        images["days"] = charts.data_uri(charts.bar_chart(
+            "Resolved cases by working days taken", [str(d) for d in days],
+            [spread[d] for d in days], horizontal=False))
+    return {
+        "report": report,
+        "charts": images,
+        "include_matter": include_matter,
+        "percent": _percent,
+        "number": _number,
+        "day": _day,
+    }
+
+
+def _percent(value: float | None) -> str:
+    return "n/a" if value is None else f"{value * 100:.1f}%"
+
+
+def _number(value: float | None) -> str:
+    if value is None:
+        return "n/a"
+    return f"{value:g}"
+
+
+def _day(value: date | datetime | None) -> str:
+    if value is None:
+        return ""
+    return f"{value.day} {value:%b %Y}"

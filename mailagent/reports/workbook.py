@@ -1,0 +1,246 @@
+"""The quarterly report as an Excel workbook with native charts (xlsxwriter).
+
+Sheets: Summary (the headline figures), Cases (one row per case: the Brent spreadsheet's
+columns, filterable), By category, By team, By IRO, By level, Responses, Days to
+resolution, Commendations and Collective alerts. Each breakdown sheet has its own chart,
+drawn by Excel from the sheet's cells, so it stays live if someone edits the numbers.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import xlsxwriter
+from xlsxwriter.workbook import Workbook
+from xlsxwriter.worksheet import Worksheet
+
+from mailagent.reports.quarterly import (
+    CASE_COLUMNS,
+    Breakdown,
+    OtherCase,
+    QuarterlyReport,
+)
+
+COLOURS = {"Resolved": "#107C10", "Withdrawn": "#8A8886", "Open": "#D29200",
+           "On time": "#107C10", "Late": "#D29200", "No response": "#A4262C",
+           "Cases": "#0B3D6E"}
+WIDTHS = {"Reference": 15, "Child record number": 12, "Plan": 6, "Type": 16, "Team": 26,
+          "IRO": 16, "Category": 22, "Matter": 50, "Date raised": 12,
+          "Highest level reached": 30, "Date of response": 12, "Resolution": 34,
+          "Date closed": 12, "Working days to resolution": 12, "Outcome": 40, "Learning": 40}
+
+
+def write_workbook(report: QuarterlyReport, path: Path) -> None:
+    book = xlsxwriter.Workbook(str(path), {"remove_timezone": True})
+    try:
+        styles = _styles(book)
+        _summary(book, report, styles)
+        _cases(book, report, styles)
+        for name, parts in (("By category", report.by_category), ("By team", report.by_team),
+                            ("By IRO", report.by_iro), ("By level", report.by_level)):
+            _breakdown(book, name, parts, styles)
+        _responses(book, report, styles)
+        _days(book, report, styles)
+        _others(book, "Commendations", report.commendations, styles, ("Team", "IRO"))
+        _others(book, "Collective alerts", report.alerts, styles, ("Theme", "Status"))
+    finally:
+        book.close()
+
+
+def _styles(book: Workbook) -> dict[str, Any]:
+    return {
+        "title": book.add_format({"bold": True, "font_size": 14, "font_color": "#0B3D6E"}),
+        "header": book.add_format({"bold": True, "bg_color": "#0B3D6E", "font_color": "#FFFFFF",
+                                   "text_wrap": True, "valign": "top", "border": 1}),
+        "date": book.add_format({"num_format": "d mmm yyyy", "valign": "top"}),
+        "percent": book.add_format({"num_format": "0.0%"}),
+        "wrap": book.add_format({"text_wrap": True, "valign": "top"}),
+        "top": book.add_format({"valign": "top"}),
+        "label": book.add_format({"bold": True}),
+        "note": book.add_format({"italic": True, "font_color": "#555555"}),
+    }
+
+
+def _title(sheet: Worksheet, report: QuarterlyReport, title: str, styles: dict) -> None:
+    sheet.write(0, 0, f"{title}: {report.quarter.label}", styles["title"])
+    sheet.write(1, 0, f"{report.council}. Cases raised in the quarter, as at "
+                f"{report.as_at:%d %B %Y}.", styles["note"])
+
+
+def _summary(book: Workbook, report: QuarterlyReport, styles: dict) -> None:
+    sheet = book.add_worksheet("Summary")
+    _title(sheet, report, "IRO escalations", styles)
+    sheet.set_column(0, 0, 46)
+    sheet.set_column(1, 1, 14)
+    figures: list[tuple[str, Any, str | None]] = [
+        ("Cases raised", report.raised, None),
+        ("Resolved", report.count("resolved"), None),
+        ("Withdrawn", report.count("withdrawn"), None),
+        ("Still open at the end of the quarter", report.count("open"), None),
+        ("Resolution rate (resolved / raised)", report.resolution_rate, "percent"),
+        ("Working days to resolution: median", report.days_median, None),
+        ("Working days to resolution: 90th percentile", report.days_p90, None),
+        ("Responses on time", sum(r.on_time for r in report.responses), None),
+        ("Responses late", sum(r.late for r in report.responses), None),
+        ("Deadlines passed with no response", sum(r.no_response for r in report.responses),
+         None),
+        ("Commendations", len(report.commendations), None),
+        ("Collective alerts", len(report.alerts), None),
+    ]
+    for i, (label, value, style) in enumerate(figures, start=3):
+        sheet.write(i, 0, label, styles["label"])
+        if value is None:
+            sheet.write(i, 1, "n/a")
+        else:
+            sheet.write_number(i, 1, value, styles[style] if style else None)
+    row = len(figures) + 4
+    sheet.write(row, 0, "Resolved at level", styles["header"])
+    sheet.write(row, 1, "Cases", styles["header"])
+    for i, (label, count) in enumerate(report.resolved_at_level, start=row + 1):
+        sheet.write(i, 0, label)
+        sheet.write_number(i, 1, count)
+
+
+def _cases(book: Workbook, report: QuarterlyReport, styles: dict) -> None:
+    sheet = book.add_worksheet("Cases")
+    for col, (title, _) in enumerate(CASE_COLUMNS):
+        sheet.write(0, col, title, styles["header"])
+        sheet.set_column(col, col, WIDTHS.get(title, 14))
+    for r, row in enumerate(report.rows, start=1):
+        for col, (_, attribute) in enumerate(CASE_COLUMNS):
+            value = getattr(row, attribute)
+            if value is None or value == "":
+                sheet.write_blank(r, col, None, styles["top"])
+            elif isinstance(value, date):
+                sheet.write_datetime(r, col, value, styles["date"])
+            elif isinstance(value, int):
+                sheet.write_number(r, col, value, styles["top"])
+            else:
+                sheet.write_string(r, col, str(value), styles["wrap"])
+    sheet.freeze_panes(1, 1)
+    sheet.autofilter(0, 0, max(1, len(report.rows)), len(CASE_COLUMNS) - 1)
+
+
+def _breakdown(book: Workbook, name: str, parts: tuple[Breakdown, ...], styles: dict) -> None:
+    sheet = book.add_worksheet(name)
+    headers = ("", "Raised", "Resolved", "Withdrawn", "Open", "Resolution rate")
+    for col, title in enumerate(headers):
+        sheet.write(0, col, title or name.removeprefix("By ").capitalize(), styles["header"])
+    sheet.set_column(0, 0, 36)
+    sheet.set_column(1, 5, 12)
+    for r, part in enumerate(parts, start=1):
+        sheet.write(r, 0, part.label)
+        for col, value in enumerate((part.raised, part.resolved, part.withdrawn, part.open), 1):
+            sheet.write_number(r, col, value)
+        if part.rate is not None:
+            sheet.write_number(r, 5, part.rate, styles["percent"])
+    if parts:
+        chart = book.add_chart({"type": "bar", "subtype": "stacked"})
+        for col, series in ((2, "Resolved"), (3, "Withdrawn"), (4, "Open")):
+            chart.add_series({
+                "name": series,
+                "categories": [name, 1, 0, len(parts), 0],
+                "values": [name, 1, col, len(parts), col],
+                "fill": {"color": COLOURS[series]},
+            })
+        _style_chart(chart, f"Cases {name.lower()}", len(parts))
+        sheet.insert_chart(1, 7, chart)
+
+
+def _responses(book: Workbook, report: QuarterlyReport, styles: dict) -> None:
+    name = "Responses"
+    sheet = book.add_worksheet(name)
+    for col, title in enumerate(("Level", "On time", "Late", "No response", "Due")):
+        sheet.write(0, col, title, styles["header"])
+    sheet.set_column(0, 0, 36)
+    sheet.set_column(1, 4, 12)
+    rows = report.responses
+    for r, level in enumerate(rows, start=1):
+        sheet.write(r, 0, level.label)
+        for col, value in enumerate((level.on_time, level.late, level.no_response, level.due), 1):
+            sheet.write_number(r, col, value)
+    note_row = len(rows) + 2
+    sheet.write(note_row, 0, "On time or late against the deadline in force (extensions "
+                "included); no response: the deadline passed with none.", styles["note"])
+    if rows:
+        chart = book.add_chart({"type": "bar", "subtype": "stacked"})
+        for col, series in ((1, "On time"), (2, "Late"), (3, "No response")):
+            chart.add_series({
+                "name": series,
+                "categories": [name, 1, 0, len(rows), 0],
+                "values": [name, 1, col, len(rows), col],
+                "fill": {"color": COLOURS[series]},
+            })
+        _style_chart(chart, "Responses by level", len(rows))
+        sheet.insert_chart(1, 6, chart)
+
+
+def _days(book: Workbook, report: QuarterlyReport, styles: dict) -> None:
+    name = "Days to resolution"
+    sheet = book.add_worksheet(name)
+    sheet.write(0, 0, "Working days", styles["header"])
+    sheet.write(0, 1, "Resolved cases", styles["header"])
+    sheet.set_column(0, 1, 16)
+    spread = Counter(report.days_to_resolution)
+    days = list(range(0, max(spread) + 1)) if spread else []
+    for r, day in enumerate(days, start=1):
+        sheet.write_number(r, 0, day)
+        sheet.write_number(r, 1, spread[day])
+    if days:
+        chart = book.add_chart({"type": "column"})
+        chart.add_series({
+            "name": "Resolved cases",
+            "categories": [name, 1, 0, len(days), 0],
+            "values": [name, 1, 1, len(days), 1],
+            "fill": {"color": COLOURS["Cases"]},
+        })
+        chart.set_title({"name": "Resolved cases by working days taken"})
+        chart.set_x_axis({"name": "Working days from raised to resolved"})
+        chart.set_legend({"none": True})
+        sheet.insert_chart(1, 3, chart)
+
+
+def _others(book: Workbook, name: str, found: tuple[OtherCase, ...], styles: dict,
+            extra: tuple[str, str]) -> None:
+    sheet = book.add_worksheet(name)
+    headers = ("Reference", "Raised", *extra)
+    for col, title in enumerate(headers):
+        sheet.write(0, col, title, styles["header"])
+    sheet.set_column(0, 1, 15)
+    sheet.set_column(2, 3, 40)
+    for r, case in enumerate(found, start=1):
+        values = (case.team, case.iro) if extra == ("Team", "IRO") else (case.title, case.status)
+        sheet.write(r, 0, case.ref)
+        sheet.write_datetime(r, 1, case.raised, styles["date"])
+        for col, value in enumerate(values, start=2):
+            sheet.write(r, col, value)
+    if found and extra == ("Team", "IRO"):
+        by_team = Counter(case.team or "(no team)" for case in found)
+        top = len(found) + 3
+        sheet.write(top, 0, "Team", styles["header"])
+        sheet.write(top, 1, "Commendations", styles["header"])
+        for r, (team, count) in enumerate(sorted(by_team.items()), start=top + 1):
+            sheet.write(r, 0, team)
+            sheet.write_number(r, 1, count)
+        chart = book.add_chart({"type": "bar"})
+        chart.add_series({
+            "name": "Commendations",
+            "categories": [name, top + 1, 0, top + len(by_team), 0],
+            "values": [name, top + 1, 1, top + len(by_team), 1],
+            "fill": {"color": COLOURS["Resolved"]},
+        })
+        _style_chart(chart, "Commendations by team", len(by_team))
+        chart.set_legend({"none": True})
+        sheet.insert_chart(1, 5, chart)
+
+
+def _style_chart(chart: Any, title: str, bars: int) -> None:
+    chart.set_title({"name": title, "name_font": {"size": 12}})
+    chart.set_y_axis({"reverse": True})
+    chart.set_x_axis({"major_gridlines": {"visible": True, "line": {"color": "#E1E1E1"}},
+                      "min": 0})
+    chart.set_legend({"position": "bottom"})
+    chart.set_size({"width": 620, "height": max(240, 60 + 34 * bars)})
