@@ -206,7 +206,7 @@ class _Facts:
 
     def due_on(self, day: date) -> tuple[Line, ...]:
         return tuple(
-            self._line(case, "response due by end of the day")
+            self._line(case, f"response due by end of {_short(day)}")
             for case in self._waiting()
             if case.stage_deadline is not None and self.now < case.stage_deadline
             and cases.deadline_day(self.cal, case.stage_deadline) == day
