@@ -21,8 +21,9 @@ from mailagent.config import PROJECT_DIR
 from mailagent.models import Case, Inbound
 from mailagent.notify import stage_recipients
 from mailagent.store import transaction
-from tests.support import MAILBOX, email_bytes
+from tests.support import MAILBOX, email_bytes, london
 
+IRO1, IRO2 = "iro1@example.test", "iro2@example.test"
 TEAMS = {"north": "North Children in Care Team", "south": "South Children in Care Team"}
 CATEGORIES = {"placement": "Placement", "contact": "Sibling or family contact",
               "drift": "Drift in care plan", "visits": "Visits to the child",
@@ -158,3 +159,84 @@ path = "{tmp / 'sent'}"
         encoding="utf-8",
     )
     return path
+
+
+def seed_quarter(agent: Agent) -> dict[str, str]:
+    """The quarter described in tests/test_reports_quarterly.py; returns the refs by letter."""
+    s = Seeder(agent)
+    refs: dict[str, str] = {}
+    refs["L"] = s.open(london(2026, 6, 30, 10), team="north", iro=IRO1, category="contact",
+                       child="900001")
+    s.respond(refs["L"], london(2026, 7, 1, 10))
+    s.resolve(refs["L"], london(2026, 7, 2, 10))
+
+    refs["A"] = s.open(london(2026, 7, 1, 10), team="north", iro=IRO1, category="placement",
+                       child="100001")
+    s.respond(refs["A"], london(2026, 7, 3, 11))
+    s.resolve(refs["A"], london(2026, 7, 6, 14))
+
+    refs["B"] = s.open(london(2026, 7, 6, 10), team="north", iro=IRO1, category="contact",
+                       child="100002")
+    refs["C"] = s.open(london(2026, 7, 7, 10), team="south", iro=IRO2, category="drift",
+                       child="100003", plan="CP", stage="2")
+    s.other(london(2026, 7, 9, 9), kind="commendation", ref="GP-2026-0001", iro=IRO1,
+            team="north")
+    s.respond(refs["C"], london(2026, 7, 9, 10))
+    s.escalate(refs["C"], london(2026, 7, 10, 10))
+    refs["D"] = s.open(london(2026, 7, 13, 10), team="south", iro=IRO2, category="placement",
+                       child="100004", stage="4")
+    s.step(refs["B"], london(2026, 7, 14, 8), "timeout")
+    refs["E"] = s.open(london(2026, 7, 15, 10), team="north", iro=IRO1, category="visits",
+                       child="100005", plan="CP", kind="challenge")
+    s.respond(refs["C"], london(2026, 7, 15, 11))
+    s.respond(refs["B"], london(2026, 7, 16, 10))
+    s.resolve(refs["C"], london(2026, 7, 16, 15))
+    s.respond(refs["E"], london(2026, 7, 17, 9))
+    s.resolve(refs["B"], london(2026, 7, 17, 10))
+    s.resolve(refs["E"], london(2026, 7, 20, 9))
+    refs["K"] = s.open(london(2026, 7, 20, 10), team="south", iro=IRO1, category="placement",
+                       child="100011", kind="challenge")
+    s.step(refs["D"], london(2026, 7, 21, 8), "timeout")
+    s.respond(refs["D"], london(2026, 7, 23, 10))
+    s.resolve(refs["D"], london(2026, 7, 27, 10))
+    s.step(refs["K"], london(2026, 7, 28, 8), "timeout")
+    s.escalate(refs["K"], london(2026, 7, 28, 10))
+    s.respond(refs["K"], london(2026, 7, 29, 10))
+    s.resolve(refs["K"], london(2026, 7, 30, 10))
+
+    refs["F"] = s.open(london(2026, 8, 3, 10), team="north", iro=IRO2, category="placement",
+                       child="100006")
+    s.other(london(2026, 8, 3, 12), kind="collective_alert", ref="CA-2026-0001", iro=IRO1,
+            theme="Pathway plans not completed for care leavers")
+    s.withdraw(refs["F"], london(2026, 8, 5, 10))
+    refs["G"] = s.open(london(2026, 8, 10, 10), team="south", iro=IRO1, category="services",
+                       child="100007")
+    s.respond(refs["G"], london(2026, 8, 11, 10))
+    s.escalate(refs["G"], london(2026, 8, 12, 10))
+    refs["J"] = s.open(london(2026, 8, 17, 10), team="north", iro=IRO2, category="care_plan",
+                       child="100010", stage="3")
+    s.respond(refs["J"], london(2026, 8, 18, 10))
+    s.resolve(refs["J"], london(2026, 8, 19, 10))
+    s.step(refs["G"], london(2026, 8, 20, 8), "timeout")
+    s.respond(refs["G"], london(2026, 8, 26, 10))
+
+    refs["H"] = s.open(london(2026, 9, 1, 10), team="north", iro=IRO1, category="permanence",
+                       child="100008")
+    s.extend(refs["H"], london(2026, 9, 7, 10), 3)
+    s.step(refs["G"], london(2026, 9, 9, 8), "process_breach")
+    s.respond(refs["H"], london(2026, 9, 10, 10))
+    s.resolve(refs["H"], london(2026, 9, 11, 14))
+    s.other(london(2026, 9, 14, 9), kind="commendation", ref="GP-2026-0002", iro=IRO2,
+            team="south")
+    s.other(london(2026, 9, 22, 9), kind="commendation", ref="GP-2026-0003", iro=IRO2,
+            team="north")
+    refs["I"] = s.open(london(2026, 9, 24, 10), team="south", iro=IRO2, category="drift",
+                       child="100009", plan="CP")
+    s.respond(refs["I"], london(2026, 9, 30, 10))
+
+    refs["M"] = s.open(london(2026, 10, 1, 10), team="north", iro=IRO2, category="drift",
+                       child="900002")
+    s.resolve(refs["I"], london(2026, 10, 2, 10))
+    s.other(london(2026, 10, 2, 9), kind="commendation", ref="GP-2026-0004", iro=IRO1,
+            team="north")
+    return refs

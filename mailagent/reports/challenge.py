@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -192,7 +192,7 @@ def _where(agent: Agent, story: CaseStory, as_at: datetime) -> str:
         return f"At {visit.name}"
     last_day = cases.deadline_day(cal, visit.deadline)
     if as_at >= visit.deadline:
-        days = cal.working_days_between(last_day, local_day(cal, as_at))
+        days = cal.working_days_between(last_day, _last_day(cal, as_at))
         return (f"At {visit.name}: no response; due by end of {_short(last_day)}, "
                 f"{days} working day{'s' if days != 1 else ''} overdue")
     return f"At {visit.name}: response due by end of {_short(last_day)}"
@@ -203,12 +203,18 @@ def _process_words(agent: Agent, story: CaseStory, as_at: datetime) -> tuple[str
     if case.process_started_at is None or case.process_deadline is None:
         return "", False
     end = story.closed_at or as_at
-    taken = history.working_days_taken(cal, case.process_started_at, end)
+    taken = max(0, cal.working_days_between(cal.receipt_day(case.process_started_at),
+                                            _last_day(cal, end)))
     limit_day = cases.deadline_day(cal, case.process_deadline)
     limit = cal.working_days_between(cal.receipt_day(case.process_started_at), limit_day)
     over = end >= case.process_deadline
     words = f"{taken} of {limit} working days (limit {_short(limit_day)})"
     return (words + ("; over the limit" if over else "")), over
+
+
+def _last_day(cal: Any, end: datetime) -> date:
+    """The local day an instant falls in, a midnight belonging to the day it ends."""
+    return local_day(cal, end - timedelta(microseconds=1))
 
 
 def _ladder(agent: Agent, case: Case) -> Any:
