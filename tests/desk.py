@@ -117,14 +117,13 @@ class Desk:
                  deliver: Callable[[bytes], Any] | None = None,
                  agent_options: dict[str, Any] | None = None, **sections: Any) -> None:
         """`agent_options` change keys of the config's [agent] section; `sections` are
-        passed to `make_settings` (source, transport, ...)."""
-        parts = {k: sections.pop(k) for k in ("source", "transport") if k in sections}
+        config sections for `make_settings` (source, transport, ...)."""
         settings = make_settings(tmp, council=council, **sections)
         if agent_options:
             agent = settings.agent.model_copy(update=agent_options)
             settings = settings.model_copy(update={"agent": agent})
         self.clock = FixedClock(at)
-        self.agent = build_agent(settings, clock=self.clock, **parts)
+        self.agent = build_agent(settings, clock=self.clock)
         self._deliver = deliver or self._drop
         self._inbox = tmp / "mailbox"
         self._dropped = 0
