@@ -102,6 +102,7 @@ class ChallengePack:
     month: Month
     council: str
     as_at: datetime
+    as_at_text: str
     generated_at: datetime
     open_cases: tuple[PackCase, ...]
     closed_cases: tuple[PackCase, ...]
@@ -136,6 +137,7 @@ def build_pack(session: Session, agent: Agent, month: Month, now: datetime) -> C
         month=month,
         council=agent.rules.ladders[agent.ladder_id].council,
         as_at=as_at,
+        as_at_text=history.as_at_words(agent.calendar, as_at),
         generated_at=now,
         open_cases=tuple(open_cases),
         closed_cases=tuple(closed_cases),

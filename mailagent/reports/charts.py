@@ -11,7 +11,8 @@ import io
 from collections.abc import Mapping, Sequence
 
 PALETTE = ("#0b3d6e", "#d29200", "#a4262c", "#107c10", "#5c2d91", "#008575")
-SERIES_COLOURS = {"On time": "#107c10", "Late": "#d29200", "No response": "#a4262c"}
+SERIES_COLOURS = {"On time": "#107c10", "Late": "#d29200", "No response": "#a4262c",
+                  "Resolved": "#107c10", "Withdrawn": "#8a8886", "Open": "#d29200"}
 
 
 def available() -> bool:
@@ -68,7 +69,8 @@ def stacked_bar_chart(title: str, labels: Sequence[str],
             left = [a + b for a, b in zip(left, values, strict=True)]
         ax.set_yticks(positions, labels=list(labels))
         ax.invert_yaxis()
-        ax.legend(loc="lower right", fontsize=8, frameon=False)
+        ax.legend(loc="lower right", bbox_to_anchor=(1.0, 1.0), ncol=len(series), fontsize=8,
+                  frameon=False)
         _finish(ax, title, True)
         return _png(fig)
     finally:

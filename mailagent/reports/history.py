@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
 from sqlmodel import Session, select
@@ -30,6 +30,7 @@ from mailagent.rules import Ladder
 from mailagent.workdays import WorkingCalendar
 
 INFORMAL_LEVEL = 0
+_TICK = timedelta(microseconds=1)
 SENIOR_LEVEL = 3
 
 # How a stage visit's response compares with its deadline.
@@ -249,6 +250,14 @@ def ladder_cases_open_during(session: Session, start: datetime, end: datetime) -
 
 def local_day(calendar: WorkingCalendar, at: datetime) -> date:
     return at.astimezone(calendar.tz).date()
+
+
+def as_at_words(calendar: WorkingCalendar, as_at: datetime) -> str:
+    """ "the end of Wednesday 30 September 2026" for a local midnight, else day and time."""
+    local = as_at.astimezone(calendar.tz)
+    if local.time() == datetime.min.time():
+        return "the end of " + calendar.format_day(local_day(calendar, as_at - _TICK))
+    return f"{calendar.format_day(local.date())} {local:%H:%M}"
 
 
 def working_days_taken(calendar: WorkingCalendar, opened_at: datetime,

@@ -177,6 +177,7 @@ class QuarterlyReport:
     council: str
     generated_at: datetime
     as_at: datetime
+    as_at_text: str
     rows: tuple[CaseRow, ...]
     by_category: tuple[Breakdown, ...]
     by_team: tuple[Breakdown, ...]
@@ -245,6 +246,7 @@ def build_quarterly(session: Session, agent: Agent, quarter: Quarter,
         council=ladder.council,
         generated_at=now,
         as_at=as_at,
+        as_at_text=history.as_at_words(agent.calendar, as_at),
         rows=tuple(rows),
         by_category=_breakdown(rows, lambda r: r.category),
         by_team=_breakdown(rows, lambda r: r.team),

@@ -66,8 +66,8 @@ def _styles(book: Workbook) -> dict[str, Any]:
 
 def _title(sheet: Worksheet, report: QuarterlyReport, title: str, styles: dict) -> None:
     sheet.write(0, 0, f"{title}: {report.quarter.label}", styles["title"])
-    sheet.write(1, 0, f"{report.council}. Cases raised in the quarter, as at "
-                f"{report.as_at:%d %B %Y}.", styles["note"])
+    sheet.write(1, 0, f"{report.council}. Cases raised in the quarter, as they stood at "
+                f"{report.as_at_text}.", styles["note"])
 
 
 def _summary(book: Workbook, report: QuarterlyReport, styles: dict) -> None:
