@@ -30,7 +30,7 @@ from sqlmodel import Session, select
 
 from mailagent.app import Agent
 from mailagent.models import Case, CaseEvent, Inbound, Outbound
-from mailagent.notify import KIND_LABELS, PLAN_LABELS
+from mailagent.notify import KIND_LABELS, PLAN_LABELS, deadline_words
 from mailagent.reports.history import stage_name
 from mailagent.reports.quarterly import ReportProblem, category_label, iro_label, team_label
 
@@ -269,9 +269,13 @@ def export_context(agent: Agent, export: CaseExport) -> dict[str, Any]:
                 lines.append(f"{key.replace('_', ' ').capitalize()}: {value}")
         return lines
 
+    def by_end_of(value: datetime | None) -> str:
+        return f"by end of {deadline_words(agent, value)[0]}" if value else ""
+
     return {
         "x": export,
         "when": when,
+        "by_end_of": by_end_of,
         "details": details,
         "emails": {(f"email_{m.direction}", m.id): m for m in export.emails},
         "events": {("event", e.id): e for e in export.events},
