@@ -187,6 +187,7 @@ def _start_clock(agent: Agent, case: Case, ladder: Ladder, stage: Stage, now: da
     case.stage_deadline = timing.deadline
     case.stage_state = cases.AWAITING_RESPONSE
     case.decision_due = None
+    case.paused_working_days_left = None  # escalating a paused case starts a running clock
     case.kind = "escalation" if stage.formal else case.kind
     case.extra = {**case.extra, "visit": int(case.extra.get("visit", 0)) + 1,
                   "stage_days": timing.working_days, "stand_ins": standing}
@@ -262,7 +263,8 @@ def escalate(
     else:
         target = ladder.next_stage(current.id)
         if target is None:
-            raise CaseRefused(f"{current.name} is the last stage of the ladder")
+            beyond = "; a CAFCASS referral (#cafcass) is what remains" if ladder.cafcass else ""
+            raise CaseRefused(f"{current.name} is the last stage of the ladder{beyond}")
     enter_stage(session, agent, case, ladder, target, now,
                 reason="automatic" if automatic else "escalated", actor=actor, previous=current)
     return target
@@ -278,7 +280,7 @@ def respond(
     case.decision_due = agent.calendar.deadline(now, ladder.decision_working_days)
     session.add(case)
     record(session, case, "response", now, actor=responder.email, inbound_id=inbound_id,
-           stage_id=case.stage_id, summary=f"Response from {responder.name}")
+           stage_id=case.stage_id, summary=f"Response from {responder.name}", text=reply_text)
     context = case_context(
         session, agent, case, ladder, responder_name=responder.name, reply_text=reply_text,
         decision_deadline_text=context_deadline(agent, case.decision_due),
@@ -434,6 +436,9 @@ def resume(session: Session, agent: Agent, case: Case, now: datetime, *, actor: 
     case.stage_deadline = agent.calendar.end_of_day(agent.calendar.add_working_days(start, left))
     case.stage_state = case.extra.get("paused_from") or cases.AWAITING_RESPONSE
     case.paused_working_days_left = None
+    if case.stage_state == cases.AWAITING_DECISION:
+        # The IRO's time to decide restarts too, or they would be reminded at once.
+        case.decision_due = agent.calendar.deadline(now, ladder.decision_working_days)
     session.add(case)
     record(session, case, "resumed", now, actor=actor, stage_id=stage.id,
            summary=f"Resumed with {left} working days left",

@@ -21,7 +21,7 @@ from mailagent.app import Agent
 from mailagent.automated import bounce_details
 from mailagent.classify import Classification
 from mailagent.directory import Person
-from mailagent.fields import Command, RespondBy, example_fields, missing_or_wrong
+from mailagent.fields import Command, RespondBy, example_fields, missing_or_wrong, parse_fields
 from mailagent.match import Match, match_case
 from mailagent.models import Case, Inbound, MessageRef
 from mailagent.notify import case_context, names, people_for, send, stage_recipients
@@ -205,18 +205,16 @@ def on_reply(
     sender = (msg.from_addr or "").lower()
     text = cls.reply_text or ""
     if case.status != "open":
-        if sender == case.iro_email and _outcome_fields(cls):
-            outcome, learning = _outcome_fields(cls)
-            engine.record_outcome(session, case, now, actor=sender, outcome=outcome,
-                                  learning=learning)
+        found = _outcome_fields(agent, cls)
+        if sender == case.iro_email and found:
+            engine.record_outcome(session, case, now, actor=sender, outcome=found[0],
+                                  learning=found[1])
             return Outcome("processed", case_ref=case.ref, summary="outcome recorded")
         engine.record(session, case, "reply", now, actor=sender, inbound_id=inbound_id,
                       summary=f"Email after the case closed, from {_name(agent, sender)}")
         return Outcome("processed", case_ref=case.ref, summary="reply to a closed case")
-    ladder = engine.ladder_of(agent, case)
-    stage = ladder.stage(case.stage_id)
-    addressees = stage_recipients(agent, case, stage).to
-    responder = next((p for p in addressees if p.email == sender), None)
+    stage = engine.ladder_of(agent, case).stage(case.stage_id)
+    responder = _addressee(agent, case, sender)
     if responder is not None and case.stage_state != "paused":
         engine.respond(session, agent, case, responder, text, now, inbound_id)
         return Outcome("processed", case_ref=case.ref,
@@ -232,20 +230,51 @@ def on_commands(
     now: datetime, inbound_id: int,
 ) -> Outcome:
     sender = (msg.from_addr or "").lower()
-    allowed = {p.email for p in people_for(agent, case, list(MAY_COMMAND))} | {case.iro_email}
     done: list[str] = []
     for command in cls.commands:
         try:
-            if sender not in allowed:
-                raise engine.CaseRefused("only the case's IRO (or their manager) can do this")
-            if case.status != "open" and command.name != "note":
+            check_may(agent, case, command, sender)
+            if case.status == "resolved" and command.name == "resolved" and command.fields:
+                # The IRO answering our request for the outcome with "#resolved Outcome: ..."
+                engine.record_outcome(session, case, now, actor=sender,
+                                      outcome=command.fields.get("outcome"),
+                                      learning=command.fields.get("learning"))
+            elif case.status != "open" and command.name != "note":
                 raise engine.CaseRefused(f"{case.ref} is already {case.status}")
-            run_command(session, agent, case, command, sender, now, inbound_id)
+            else:
+                run_command(session, agent, case, command, sender, now, inbound_id)
             done.append(f"#{command.name}")
         except engine.CaseRefused as exc:
             refuse(session, agent, case, command, sender, str(exc), now, inbound_id)
+    responder = _addressee(agent, case, sender) if case.status == "open" else None
+    if responder is not None and not done and case.stage_state != "paused":
+        # The stage's addressee wrote a command they may not use ("#resolved" from a team
+        # manager): what they wrote still answers the stage, and the IRO decides.
+        engine.respond(session, agent, case, responder, cls.reply_text or "", now, inbound_id)
+        done.append("response")
     return Outcome("processed", case_ref=case.ref,
                    summary=f"{case.ref}: {', '.join(done) or 'no command carried out'}")
+
+
+def check_may(agent: Agent, case: Case, command: Command, sender: str) -> None:
+    """Refuse a command from someone the rules do not let use it on this case."""
+    if command.name == "resolved" and case.stage_id:
+        # The stage says who may declare the matter resolved.
+        stage = engine.ladder_of(agent, case).stage(case.stage_id)
+        roles = stage.resolved_by
+    else:
+        roles = MAY_COMMAND
+    allowed = {p.email for p in people_for(agent, case, list(roles))} | {case.iro_email}
+    if sender not in allowed:
+        raise engine.CaseRefused("only the case's IRO (or their manager) can do this")
+
+
+def _addressee(agent: Agent, case: Case, sender: str) -> Person | None:
+    """`sender` if they are (or stand in for) the person the current stage is sent to."""
+    if not case.stage_id or case.kind not in CASE_KINDS:
+        return None
+    stage = engine.ladder_of(agent, case).stage(case.stage_id)
+    return next((p for p in stage_recipients(agent, case, stage).to if p.email == sender), None)
 
 
 def run_command(
@@ -386,21 +415,13 @@ def _answer(session: Session, agent: Agent, msg: InboundMessage, template: str,
                 dedupe_key=f"{template}:{inbound_id}", now=now)
 
 
-def _outcome_fields(cls: Classification) -> tuple[str | None, str | None] | None:
-    from mailagent.fields import parse_fields
-
-    # Outcome/Learning written in a plain reply after the case closed.
-    for command in cls.commands:
-        if command.fields:
-            return command.fields.get("outcome"), command.fields.get("learning")
-    text = cls.reply_text or ""
-    result = {}
-    for line in text.splitlines():
-        name, _, value = line.partition(":")
-        if name.strip().lower() in ("outcome", "learning", "key learning points") and value:
-            result["learning" if "learn" in name.lower() else "outcome"] = value.strip()
-    del parse_fields
-    return (result.get("outcome"), result.get("learning")) if result else None
+def _outcome_fields(agent: Agent, cls: Classification) -> tuple[str | None, str | None] | None:
+    """Outcome: and Learning: written in a plain reply after the case closed."""
+    found = parse_fields(cls.reply_text or "", agent.vocabulary, scope="command").values
+    outcome, learning = found.get("outcome"), found.get("learning")
+    if outcome is None and learning is None:
+        return None
+    return (str(outcome) if outcome else None, str(learning) if learning else None)
 
 
 def _attach(session: Session, case: Case, msg: InboundMessage, inbound_id: int) -> None:

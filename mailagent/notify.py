@@ -175,7 +175,10 @@ def history(session: Session, agent: Agent, case: Case) -> list[dict[str, str]]:
         what = event.detail.get("summary")
         if what:
             local = event.at.astimezone(agent.calendar.tz)
-            lines.append({"when": f"{local:%d %b %Y %H:%M}", "what": what})
+            # What the manager answered and what the IRO noted travel with the case, so
+            # whoever receives it next has the whole story.
+            said = event.detail.get("text") if event.kind in ("response", "note") else None
+            lines.append({"when": f"{local:%d %b %Y %H:%M}", "what": what, "text": said or ""})
     return lines
 
 

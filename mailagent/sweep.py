@@ -31,7 +31,10 @@ def sweep(agent: Agent, now: datetime, *, dry_run: bool = False) -> list[str]:
             select(Case.id).where(Case.status == "open", Case.stage_id.is_not(None))  # type: ignore[union-attr]
         ).all()
     for case_id in open_ids:
-        done += _sweep_case(agent, case_id, now, dry_run)
+        try:
+            done += _sweep_case(agent, case_id, now, dry_run)
+        except Exception:  # one broken case (a bad template, say) must not hold up the rest
+            log.exception("sweep: case %s skipped", case_id, extra={"case_id": case_id})
     return done
 
 
@@ -46,19 +49,32 @@ def _sweep_case(agent: Agent, case_id: int, now: datetime, dry_run: bool) -> lis
                 return done
             if dry_run:
                 session.rollback()
-                return done + [f"{case.ref}: would {step.replace('_', ' ')}" for step in due]
-            try:
-                if case.kind == "collective_alert":
-                    from mailagent import collective
+                return done + [f"{case.ref}: would {_would(agent, case, step)}" for step in due]
+            if case.kind == "collective_alert":
+                from mailagent import collective
 
-                    done.append(collective.apply_due(session, agent, case, due[0], now))
-                else:
-                    done.append(engine.apply_due(session, agent, case, due[0], now))
-            except Exception:
-                log.exception("sweep step failed", extra={"case_ref": case.ref})
-                raise
+                done.append(collective.apply_due(session, agent, case, due[0], now))
+            else:
+                done.append(engine.apply_due(session, agent, case, due[0], now))
     log.warning("sweep stopped after %s steps", MAX_STEPS_PER_CASE)
     return done
+
+
+def _would(agent: Agent, case: Case, step: str) -> str:
+    """What a due step would do, in words, for --dry-run."""
+    if case.kind == "collective_alert":
+        return step.replace("_", " ")
+    ladder = engine.ladder_of(agent, case)
+    stage = ladder.stage(case.stage_id or ladder.first_stage.id)
+    following = ladder.next_stage(stage.id)
+    if step == "timeout" and stage.on_timeout == "escalate" and following is not None:
+        return f"escalate from {stage.name} to {following.name} (no response by the deadline)"
+    return {
+        "timeout": f"tell the IRO and their manager: no response at {stage.name}",
+        "reminder": f"remind {stage.name} that a response is due",
+        "decision_reminder": "remind the IRO to decide",
+        "process_breach": "flag the whole-process limit as passed",
+    }.get(step, step.replace("_", " "))
 
 
 def due_steps(agent: Agent, case: Case, now: datetime) -> list[str]:

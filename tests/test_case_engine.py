@@ -399,18 +399,20 @@ def test_daily_cap_per_recipient_per_case_stops_a_loop(tmp_path: Path) -> None:
     try:
         escalation = open_case(desk)
         # The team manager writes a command they may not use, again and again: each is
-        # answered until the cap is reached.
+        # answered (and the IRO told of the reply) until the cap is reached.
         for minute in range(6):
             desk.receive(outlook_reply(escalation.row.raw, TM, f"#resolved\n\n({minute})",
                                        at=london(2026, 11, 2, 11, minute)))
             desk.run(london(2026, 11, 2, 11, minute, 30))
         to_tm = [s for s in desk.outbox() if "tm1@example.test" in s.to + s.cc]
         assert len(to_tm) == 3
+        desk.new()
         # The next day the cap starts again.
         desk.receive(outlook_reply(escalation.row.raw, TM, "#resolved\n\n(next day)",
                                    at=london(2026, 11, 3, 11)))
         desk.run(london(2026, 11, 3, 11, 5))
-        assert [s.to for s in desk.new()][-1:] == [["tm1@example.test"]]
+        to_tm = [s.purpose for s in desk.new() if "tm1@example.test" in s.to]
+        assert to_tm == ["command_refused"]
     finally:
         desk.close()
 
@@ -510,7 +512,9 @@ def test_sweep_dry_run_from_the_command_line_prints_and_changes_nothing(
     late = "2026-11-10T09:30:00+00:00"
     dry = runner.invoke(app, ["sweep", "--config", str(config), "--now", late, "--dry-run"])
     assert dry.exit_code == 0, dry.output
-    assert "ESC-2026-0001: would timeout" in dry.output
+    assert dry.stdout.splitlines() == [
+        "ESC-2026-0001: would escalate from Stage One - Team Manager to Stage Two - Service "
+        "Manager (no response by the deadline)"]
     assert len(desk.outbox()) == before and desk.case().stage_id == "stage_1"
     real = runner.invoke(app, ["sweep", "--config", str(config), "--now", late])
     assert real.exit_code == 0, real.output
@@ -557,3 +561,119 @@ def test_whole_process_breach_is_flagged_while_the_stage_is_paused(desk: Desk) -
     assert desk.case().stage_state == "paused"
     desk.run(london(2026, 12, 2, 9, 0))
     assert desk.new() == []
+
+
+def test_the_addressees_command_is_refused_but_still_answers_the_stage(desk: Desk) -> None:
+    escalation = open_case(desk)
+    desk.receive(outlook_reply(escalation.row.raw, TM, "Placement found today.\n\n#resolved",
+                               at=london(2026, 11, 3, 9)))
+    desk.run(london(2026, 11, 3, 9, 5))
+    rows = desk.new()
+    assert desk.one("command_refused", rows).to == ["tm1@example.test"]
+    asked = desk.one("response_received", rows)
+    assert "Placement found today." in asked.text
+    case = desk.case()
+    assert (case.status, case.stage_state) == ("open", "awaiting_decision")
+
+
+def test_the_iro_manager_may_resolve(desk: Desk) -> None:
+    escalation = open_case(desk)
+    desk.receive(gmail_reply(escalation.row.raw, "Mona Manning <manager@example.test>",
+                             "#resolved\nOutcome: Agreed at supervision.\nLearning: None new.",
+                             at=london(2026, 11, 3, 9)))
+    desk.run(london(2026, 11, 3, 9, 5))
+    assert [s.purpose for s in desk.new()] == ["resolved"]
+    assert desk.case().status == "resolved"
+
+
+def test_outcome_sent_with_resolved_after_the_case_closed_is_recorded(desk: Desk) -> None:
+    escalation = open_case(desk)
+    desk.receive(gmail_reply(escalation.row.raw, IRO, "#resolved", at=london(2026, 11, 3, 9)))
+    desk.run(london(2026, 11, 3, 9, 5))
+    request = desk.one("outcome_request", desk.new())
+    desk.receive(outlook_reply(request.row.raw, IRO,
+                               "#resolved\nOutcome: Placement agreed.\nLearning: Plan earlier.",
+                               at=london(2026, 11, 4, 9)))
+    desk.run(london(2026, 11, 4, 9, 5))
+    assert desk.new() == []  # recorded, not refused
+    case = desk.case()
+    assert (case.outcome, case.learning) == ("Placement agreed.", "Plan earlier.")
+
+
+def test_the_next_stage_gets_what_the_last_one_answered(desk: Desk) -> None:
+    escalation = open_case(desk)
+    desk.receive(outlook_reply(escalation.row.raw, TM, "We have no placements until January.",
+                               at=london(2026, 11, 3, 9)))
+    desk.run(london(2026, 11, 3, 9, 5))
+    asked = desk.one("response_received")
+    desk.receive(gmail_reply(asked.row.raw, IRO, "#escalate", at=london(2026, 11, 3, 10)))
+    desk.run(london(2026, 11, 3, 10, 5))
+    stage2 = desk.one("escalation", desk.new())
+    assert "Response from Tara Moss" in stage2.text
+    assert "We have no placements until January." in stage2.text
+    assert "We have no placements until January." in stage2.html
+
+
+def test_escalating_beyond_the_last_stage_is_refused_pointing_to_cafcass(desk: Desk) -> None:
+    escalation = open_case(desk, fields(stage="4"))
+    desk.receive(gmail_reply(escalation.row.raw, IRO, "#escalate", at=london(2026, 11, 3, 9)))
+    desk.run(london(2026, 11, 3, 9, 5))
+    refused = desk.one("command_refused")
+    assert "Stage Four - Assistant Director is the last stage" in refused.text
+    assert "#cafcass" in refused.text
+
+
+def test_no_service_manager_routes_to_the_head_of_service(tmp_path: Path) -> None:
+    # Brent: "If there is NO Service Manager ... raise the concerns with the Head of Service."
+    directory = tmp_path / "directory.toml"
+    text = (PROJECT_DIR / "rules" / "directory.example.toml").read_text()
+    directory.write_text(text.replace('email = "sm1@example.test"',
+                                      'email = "sm1@example.test"\nabsent = true'))
+    desk = Desk(tmp_path, OPENED, council="brent", directory={"path": str(directory)})
+    try:
+        escalation = open_case(desk, fields(stage="service_manager"))
+        assert escalation.to == ["hos1@example.test"]
+        assert escalation.cc == ["po1@example.test", "iro1@example.test"]
+        assert "Please respond by end of Monday 16 November 2026." in escalation.text  # 10 days
+        assert desk.case().stage_id == "head_of_service"
+        assert [e.kind for e in desk.events("routed")] == ["routed"]
+    finally:
+        desk.close()
+
+
+def test_pausing_while_the_iro_decides_restarts_their_time_on_resume(desk: Desk) -> None:
+    escalation = open_case(desk)
+    desk.receive(gmail_reply(escalation.row.raw, TM, "Done what we can.",
+                             at=london(2026, 11, 3, 9)))
+    desk.run(london(2026, 11, 3, 9, 5))
+    asked = desk.one("response_received")
+    desk.receive(gmail_reply(asked.row.raw, IRO, "#pause waiting for the panel",
+                             at=london(2026, 11, 3, 10)))
+    desk.run(london(2026, 11, 3, 10, 5))
+    desk.receive(gmail_reply(asked.row.raw, IRO, "#resume", at=london(2026, 11, 16, 10)))
+    desk.run(london(2026, 11, 16, 10, 5))
+    assert [s.purpose for s in desk.new()] == ["paused", "resumed"]
+    desk.run(london(2026, 11, 17, 10))
+    assert desk.new() == []  # not reminded at once: two working days from the resume
+    desk.run(london(2026, 11, 19, 9))
+    assert [s.purpose for s in desk.new()] == ["decision_reminder"]
+
+
+def test_one_broken_case_does_not_stop_the_sweep_for_the_others(
+    desk: Desk, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mailagent import engine
+
+    open_case(desk)
+    open_case(desk, fields(child="654321"))
+    real = engine.apply_due
+
+    def broken_for_the_first(session, agent, case, step, now):  # type: ignore[no-untyped-def]
+        if case.ref == "ESC-2026-0001":
+            raise RuntimeError("a template went wrong")
+        return real(session, agent, case, step, now)
+
+    monkeypatch.setattr(engine, "apply_due", broken_for_the_first)
+    desk.run(london(2026, 11, 10, 9))
+    assert desk.case("ESC-2026-0001").stage_id == "stage_1"
+    assert desk.case("ESC-2026-0002").stage_id == "stage_2"

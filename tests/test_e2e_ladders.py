@@ -351,7 +351,7 @@ def test_leicestershire_from_positive_challenge_to_resolution(walk_for) -> None:
                      "Response due:        by end of Monday 9 November 2026",
                      "#escalate to <stage>", "#resolved"), notice=True),
     )
-    challenge = find(mail, f"[{walk.ref}] Positive Challenge")
+    assert "informally" in text_of(find(mail, f"[{walk.ref}] Positive Challenge").msg)
     # Friday 6 November, 09:00: the working day before the deadline.
     walk.check(walk.run(london(2026, 11, 6, 9, 0)),
                walk.reminder("positive_challenge", iro, "Monday 9 November 2026", "Mon 9 Nov"))
@@ -412,7 +412,8 @@ def test_leicestershire_from_positive_challenge_to_resolution(walk_for) -> None:
     mail = walk.check(
         walk.run(london(2026, 11, 24, 14, 5), gmail_reply(
             stage_3.raw, "Hannah Osei <hos1@example.test>",
-            "I have asked the Service Manager to take this to panel.", at=london(2026, 11, 24, 14))),
+            "I have asked the Service Manager to take this to panel.",
+            at=london(2026, 11, 24, 14))),
         walk.response(iro, "Hannah Osei", "take this to panel", "Thursday 26 November 2026"),
     )
     asked = find(mail, f"[{walk.ref}] Response received")
