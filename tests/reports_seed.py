@@ -121,6 +121,24 @@ class Seeder:
                              fields=fields, opened_at=now, extra={}))
         return ref
 
+    def alert(self, at: datetime, *, ref: str, iro: str, team: str, theme: str,
+              raise_at: datetime | None = None) -> str:
+        """A collective alert drafted at `at` and, if `raise_at`, agreed and raised then."""
+        from mailagent import collective
+
+        now = self._at(at)
+        with transaction(self.agent.engine) as session:
+            session.add(Case(ref=ref, kind="collective_alert", status="open", team=team,
+                             iro_email=iro, fields={"theme": theme, "evidence": "(seeded)"},
+                             opened_at=now, stage_id=collective.DRAFT,
+                             stage_state=collective.DRAFT, extra={"followups": 0}))
+        if raise_at is not None:
+            now = self._at(raise_at)
+            with transaction(self.agent.engine) as session:
+                collective.raise_alert(session, self.agent, self._case(session, ref), now,
+                                       actor="manager@example.test")
+        return ref
+
     def _inbound_row(self, session: Session, sender: str, now: datetime, subject: str,
                      case_id: int | None = None) -> int:
         self._inbound += 1

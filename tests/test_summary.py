@@ -12,7 +12,11 @@ holiday). The last summary went on Tuesday 8 September at 08:00.
   S6  Positive Challenge, Tue 8 Sep 14:00  new
   S7  resolved Tue 8 Sep 15:00             resolved since the last summary, no outcome yet
   S8  resolved Mon 7 Sep                   before the last summary: not listed
+  S9  stage 1, opened Mon 7 Sep            due Mon 14 Sep; the third open placement case in
+                                           the North team (with S5 and S6): a suggested theme
   GP  commendation Tue 8 Sep 12:00
+  CA  collective alert raised Tue 25 Aug   acknowledgment due Tue 8 Sep (2 weeks), response
+                                           Tue 22 Sep (4 weeks), first follow-up Tue 20 Oct
 """
 
 from __future__ import annotations
@@ -59,9 +63,14 @@ def seed(agent) -> dict[str, str]:  # type: ignore[no-untyped-def]
                      child="200002")
     r["S4"] = s.open(london(2026, 9, 4, 10), team="north", iro=IRO2, category="care_plan",
                      child="200004", stage="2")
+    r["CA"] = s.alert(london(2026, 8, 24, 10), ref="CA-2026-0001", iro=IRO1, team="north",
+                      theme="Pathway plans late for care leavers",
+                      raise_at=london(2026, 8, 25, 10))
     s.respond(r["S7"], london(2026, 9, 4, 11))
     s.step(r["S3"], london(2026, 9, 7, 8), "timeout")
     s.resolve(r["S8"], london(2026, 9, 7, 10))
+    r["S9"] = s.open(london(2026, 9, 7, 10), team="north", iro=IRO2, category="placement",
+                     child="200009")
     s.respond(r["S4"], london(2026, 9, 8, 11))
     r["GP"] = s.other(london(2026, 9, 8, 12), kind="commendation", ref="GP-2026-0001",
                       iro=IRO1, team="north")
@@ -105,6 +114,14 @@ def test_what_the_summary_says(seeded) -> None:
     assert _lines(summary, "closed") == [
         (r["S7"], "resolved Tue 8 Sep 15:00; outcome not yet recorded")]
     assert [ref for ref, _ in _lines(summary, "commendations")] == ["GP-2026-0001"]
+    assert _lines(summary, "alerts") == [(
+        "CA-2026-0001",
+        "Pathway plans late for care leavers; waiting for a written acknowledgment; "
+        "acknowledgment due by end of Tue 8 Sep; response due by end of Tue 22 Sep; "
+        "next follow-up Tue 20 Oct")]
+    assert _lines(summary, "themes") == [(
+        "", f"Placement in North Children in Care Team: 3 open cases ({r['S5']}, {r['S9']}, "
+        f"{r['S6']}); consider a collective alert")]
     s3 = summary.section("overdue").lines[0]
     assert (s3.child_ref, s3.stage, s3.team, s3.iro) == (
         "200003", "Stage Four - Assistant Director", "South Children in Care Team", "Ivan Rowe")
@@ -117,7 +134,7 @@ def test_one_iros_summary_has_only_their_cases(seeded) -> None:
     with Session(agent.engine) as session:
         summary = build_summary(session, agent, NOW, for_iro=IRO2)
     refs = {line.ref for section in summary.sections for line in section.lines}
-    assert refs == {r["S2"], r["S3"], r["S4"]}
+    assert refs == {r["S2"], r["S3"], r["S4"]}  # S9 is not due yet
     assert "alerts" not in {s.key for s in summary.sections}
 
 
@@ -128,7 +145,7 @@ def test_rendered_email_names_cases_by_reference_only(seeded) -> None:
     assert rendered.subject.startswith(
         "IRO escalations: daily summary for Wednesday 9 September 2026: 1 overdue")
     for part in (rendered.text, rendered.html):
-        assert all(r[k] in part for k in ("S1", "S2", "S3", "S4", "S5", "S6", "S7"))
+        assert all(r[k] in part for k in ("S1", "S2", "S3", "S4", "S5", "S6", "S7", "CA"))
         assert r["S8"] not in part
         assert "200003" in part  # the child's record number
         assert "Issue about" not in part  # no free text the IRO wrote
@@ -216,6 +233,6 @@ def test_html_renders_in_headless_chromium(seeded, tmp_path) -> None:
     page = tmp_path / "daily-summary.html"
     page.write_text(rendered.html, encoding="utf-8")
     shot = ARTIFACTS / "daily-summary.png"
-    browser.screenshot(page, shot, width=820, height=1300)
+    browser.screenshot(page, shot, width=820, height=1900)
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert shot.stat().st_size > 20_000  # a page with content, not a blank one

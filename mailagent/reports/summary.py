@@ -38,6 +38,12 @@ from mailagent.store import transaction
 log = logging.getLogger(__name__)
 
 TEMPLATE = "daily_summary"
+ALERT_STATES = {
+    "draft": "draft, waiting for the IRO Group Manager's agreement",
+    "awaiting_ack": "waiting for a written acknowledgment",
+    "awaiting_response": "acknowledged; waiting for the detailed response",
+    "following_up": "following up",
+}
 PURPOSE = "daily_summary"
 
 
@@ -182,7 +188,8 @@ class _Facts:
             ref=case.ref,
             note=note,
             child_ref=case.child_ref or "",
-            stage=stage_name(ladder, case.stage_id) if ladder else (case.stage_id or ""),
+            stage=(stage_name(ladder, case.stage_id) if ladder else case.stage_id)
+            if case.stage_id else "",
             team=case.fields.get("team_name") or case.team or "",
             iro=iro.name if iro else case.iro_email,
         )
@@ -306,32 +313,58 @@ def _from_collective(name: str, session: Session, agent: Agent,
     provider: Callable[..., Sequence[Any]] | None = getattr(collective, name, None)
     if provider is None:
         return ()
-    return tuple(_external_line(item) for item in provider(session, agent, now))
+    return tuple(_external_line(agent, item) for item in provider(session, agent, now))
 
 
-def _external_line(item: Any) -> Line:
-    """A line from whatever the collective module gives: a string, a dict or an object
-    with `ref` and words under `summary`, `text`, `title` or `theme`, and an optional
-    `timer` (or `due_text`, `note`) saying what is due when."""
+def _external_line(agent: Agent, item: Any) -> Line:
+    """A line for an open collective alert (a dict: ref, theme, state, linked, ack_due,
+    response_due, next_followup, overdue) or a suggested theme (team, category,
+    case_refs); anything else is shown by its `ref` and its words, or as a string."""
     if isinstance(item, str):
         return Line(ref="", note=item)
 
     def get(key: str) -> Any:
         return item.get(key) if isinstance(item, dict) else getattr(item, key, None)
 
-    if isinstance(item, Case):
-        words = item.fields.get("theme") or item.fields.get("title") or ""
-    else:
-        words = get("summary") or get("text") or get("title") or get("theme") or ""
-    timer = "" if isinstance(item, Case) else (
-        get("timer") or get("due_text") or get("note") or "")
-    count = None if isinstance(item, Case) else get("count")
-    parts = [str(words)] if words else []
-    if count:
-        parts.append(f"{count} cases")
-    if timer:
-        parts.append(str(timer))
+    if get("case_refs") is not None and get("category") is not None:
+        return _theme_line(agent, get("team"), get("category"), list(get("case_refs")))
+    parts = [str(words) for words in (get("theme") or get("title") or get("summary")
+                                      or get("text"),) if words]
+    if get("state"):
+        parts.append(ALERT_STATES.get(str(get("state")), str(get("state")).replace("_", " ")))
+    for key, words in (("ack_due", "acknowledgment due by end of"),
+                       ("response_due", "response due by end of"),
+                       ("next_followup", "next follow-up")):
+        if get(key):
+            parts.append(f"{words} {_day_words(get(key))}")
+    overdue = get("overdue") or []
+    if overdue:
+        late = ", ".join(str(o).removesuffix("_overdue").replace("ack", "acknowledgment")
+                         for o in overdue)
+        parts.append(f"OVERDUE: {late}")
+    if get("linked"):
+        parts.append(f"{len(get('linked'))} linked case(s): {', '.join(get('linked'))}")
     return Line(ref=str(get("ref") or ""), note="; ".join(parts))
+
+
+def _theme_line(agent: Agent, team: Any, category: Any, refs: list[str]) -> Line:
+    team_text = str(team or "")
+    if team_text in agent.directory.teams():
+        team_text = agent.directory.team_name(team_text)
+    try:
+        category_text = agent.vocabulary.category(str(category)).label
+    except KeyError:
+        category_text = str(category)
+    return Line(ref="", team=team_text,
+                note=f"{category_text} in {team_text}: {len(refs)} open cases "
+                     f"({', '.join(refs)}); consider a collective alert")
+
+
+def _day_words(value: Any) -> str:
+    try:
+        return _short(date.fromisoformat(str(value)))
+    except ValueError:
+        return str(value)
 
 
 def _short(day: date) -> str:
