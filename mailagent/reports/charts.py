@@ -45,7 +45,8 @@ def bar_chart(title: str, labels: Sequence[str], values: Sequence[float], *,
             ax.invert_yaxis()
         else:
             bars = ax.bar(list(labels), list(values), color=colour)
-        ax.bar_label(bars, padding=3, fontsize=9)
+        ax.bar_label(bars, labels=[f"{v:g}" if v else "" for v in values], padding=3,
+                     fontsize=9)
         _finish(ax, title, horizontal)
         return _png(fig)
     finally:
