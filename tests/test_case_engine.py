@@ -8,7 +8,9 @@ November, and is reminded on Friday 6 November.
 
 from __future__ import annotations
 
+import logging
 import shutil
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -17,6 +19,7 @@ from typer.testing import CliRunner
 
 from mailagent.cli import app
 from mailagent.config import PROJECT_DIR
+from mailagent.logs import PROTOCOL_LOGGERS
 from tests.clients import (
     delivery_failure,
     exchange_out_of_office,
@@ -45,7 +48,7 @@ def open_case(desk: Desk, body: str = ESCALATION, *, tag: str = "[ESCALATE]",
 
 
 @pytest.fixture
-def desk(tmp_path: Path) -> Desk:
+def desk(tmp_path: Path) -> Iterator[Desk]:
     desk = Desk(tmp_path, OPENED)
     yield desk
     desk.close()
@@ -493,8 +496,21 @@ def test_a_reply_from_someone_else_on_the_thread_does_not_answer_the_stage(desk:
     assert desk.case().stage_id == "stage_2"
 
 
+@pytest.fixture
+def own_logging() -> Iterator[None]:
+    """The CLI sets up logging on the stream CliRunner lends it; put pytest's back after."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    levels = {name: logging.getLogger(name).level for name in PROTOCOL_LOGGERS}
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
+    for name, old in levels.items():
+        logging.getLogger(name).setLevel(old)
+
+
 def test_sweep_dry_run_from_the_command_line_prints_and_changes_nothing(
-    desk: Desk, tmp_path: Path
+    desk: Desk, tmp_path: Path, own_logging: None
 ) -> None:
     open_case(desk)
     desk.close()
