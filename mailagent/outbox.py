@@ -11,6 +11,7 @@ decision queued twice (a repeated sweep, a re-read message) yields one email.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email import policy
@@ -132,6 +133,15 @@ def compose(email: OutgoingEmail, sender: Sender, message_id: str, now: datetime
 
 
 @dataclass(frozen=True)
+class Undelivered:
+    """An email some recipients will never get: refused for good, or retried too often."""
+
+    outbound_id: int
+    recipients: list[str]
+    reason: str
+
+
+@dataclass(frozen=True)
 class DeliveryReport:
     sent: int = 0
     retrying: int = 0
@@ -147,10 +157,25 @@ def deliver_due(
     max_attempts: int = 8,
     backoff_seconds: float = 60.0,
     backoff_max_seconds: float = 3600.0,
+    on_undelivered: Callable[[Undelivered], object] | None = None,
 ) -> DeliveryReport:
-    """Send every queued email whose time has come; record each outcome as it happens."""
+    """Send every queued email whose time has come; record each outcome as it happens.
+
+    `on_undelivered` hears of every email (or part of one) that will not arrive, after it
+    is recorded, so that someone can be told.
+    """
     sent = retrying = 0
     failed: list[int] = []
+
+    def undelivered(row_id: int, recipients: list[str], reason: str) -> None:
+        if on_undelivered is None:
+            return
+        try:
+            on_undelivered(Undelivered(row_id, recipients, reason))
+        except Exception:  # telling someone must not stop the rest of the queue
+            log.exception("outbox row %s: could not report the failure", row_id,
+                          extra={"outbound_id": row_id})
+
     for row_id in _due_ids(engine, clock.now()):
         row = _claim(engine, row_id)
         if row is None:
@@ -160,13 +185,17 @@ def deliver_due(
         except PartialDelivery as exc:
             _finish(engine, row_id, status="sent", error=str(exc), at=clock.now())
             sent += 1
+            undelivered(row_id, list(exc.refused), str(exc))
         except PermanentFailure as exc:
             _finish(engine, row_id, status="failed", error=str(exc), at=None)
             failed.append(row_id)
+            undelivered(row_id, list(row.recipients), str(exc))
         except TemporaryFailure as exc:
             if row.attempts >= max_attempts:
                 _finish(engine, row_id, status="failed", error=str(exc), at=None)
                 failed.append(row_id)
+                undelivered(row_id, list(row.recipients), f"gave up after {row.attempts} "
+                            f"attempts: {exc}")
             else:
                 delay = min(backoff_seconds * 2 ** (row.attempts - 1), backoff_max_seconds)
                 _retry_later(engine, row_id, str(exc), clock.now() + timedelta(seconds=delay))

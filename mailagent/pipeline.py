@@ -13,10 +13,11 @@ from dataclasses import dataclass, field
 
 from sqlmodel import Session
 
-from mailagent import inbound
+from mailagent import inbound, undelivered
 from mailagent.app import Agent
 from mailagent.classify import classify
 from mailagent.handlers import Outcome, handle_message
+from mailagent.logs import log_context, message_id_of
 from mailagent.models import Inbound
 from mailagent.outbox import DeliveryReport, deliver_due
 from mailagent.parse import parse_message
@@ -52,6 +53,7 @@ def deliver(agent: Agent) -> DeliveryReport:
         agent.engine, agent.transport, agent.clock, agent.sender,
         max_attempts=box.max_attempts, backoff_seconds=box.backoff_seconds,
         backoff_max_seconds=box.backoff_max_seconds,
+        on_undelivered=lambda failure: undelivered.tell_iro(agent, failure),
     )
 
 
@@ -67,6 +69,12 @@ def process_mailbox(agent: Agent, report: PassReport) -> None:
 
 
 def handle_fetched(agent: Agent, fetched: FetchedMessage, report: PassReport) -> None:
+    # Every line logged while handling this message carries its Message-ID.
+    with log_context(message_id=message_id_of(fetched.raw), source=agent.source.name):
+        _handle_fetched(agent, fetched, report)
+
+
+def _handle_fetched(agent: Agent, fetched: FetchedMessage, report: PassReport) -> None:
     recorded = inbound.record_fetched(agent.engine, agent.source.name, fetched, agent.clock.now())
     if recorded.done:
         # Seen before (a re-sync, a crash before filing): file it again, act on nothing.

@@ -5,7 +5,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlmodel import Session, func, select
 
-from mailagent.app import Agent
+from mailagent.app import Agent, data_path
+from mailagent.daemon import STATE_FILE, describe_daemon
 from mailagent.models import Case, Inbound, Outbound, SourceState
 
 
@@ -30,6 +31,7 @@ def describe_status(agent: Agent) -> str:
             select(sa.func.min(Outbound.not_before)).where(Outbound.status == "queued")
         ).one()
     lines = [
+        *describe_daemon(data_path(agent.settings, STATE_FILE)),
         f"mailbox:        {agent.source.name}",
         f"last heard:     {heard}",
         f"open cases:     {open_cases}",
