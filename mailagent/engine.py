@@ -226,7 +226,8 @@ def _send_stage_emails(
              working_hours=True, automated=True)
     absent = [p for p in recipients.to if p.acting_for]
     if absent:
-        context_dep = {**context, "absent_name": ", ".join(p.acting_for or "" for p in absent),
+        away = [agent.directory.person_by_email(p.acting_for or "") for p in absent]
+        context_dep = {**context, "absent_name": ", ".join(p.name for p in away if p),
                        "deputy_names": names(absent), "seen_ooo": False}
         send(session, agent, case, template="deputy_notice", context=context_dep,
              to=_iro(agent, case), purpose="deputy_notice", key=f"{visit}:{stage.id}:deputy",
