@@ -215,7 +215,7 @@ def test_preview_from_the_command_line(seeded) -> None:
     result = runner.invoke(app, ["summary", "--preview", "--now", "2026-09-09T08:00",
                                  "--config", str(config_file(tmp))])
     assert result.exit_code == 0, result.output
-    assert result.output.startswith("Subject: IRO escalations: daily summary")
+    assert result.stdout.startswith("Subject: IRO escalations: daily summary")
     assert r["S3"] in result.output
     out = tmp / "preview.html"
     result = runner.invoke(app, ["summary", "--preview", "--now", "2026-09-09T08:00", "--out",
