@@ -17,12 +17,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from datetime import date, datetime
 from email.utils import formataddr
 from typing import Any
 
 import sqlalchemy as sa
-from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session, select
 
 from mailagent import cases
@@ -33,9 +32,13 @@ from mailagent.notify import deadline_words
 from mailagent.outbox import OutgoingEmail, queue_email
 from mailagent.render import Rendered
 from mailagent.reports.history import LADDER_KINDS, is_senior, local_day, stage_name
+from mailagent.reports.settings import SummarySettings
 from mailagent.store import transaction
 
 log = logging.getLogger(__name__)
+
+__all__ = ["SummarySettings", "build_summary", "render_summary", "send_daily_summary",
+           "summary_due"]
 
 TEMPLATE = "daily_summary"
 ALERT_STATES = {
@@ -47,20 +50,8 @@ ALERT_STATES = {
 PURPOSE = "daily_summary"
 
 
-class SummarySettings(BaseModel):
-    """The `[summary]` section of the config file."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    enabled: bool = True
-    send_at: time = Field(default=time(8, 0), description="local time on working days")
-    to: list[str] = Field(default=["iro_team_manager"], description="directory roles")
-    send_empty: bool = Field(default=False, description="send even when there is nothing")
-    per_iro: bool = Field(default=False, description="also send each IRO their own cases")
-
-
 def summary_settings(agent: Agent) -> SummarySettings:
-    """The configured `[summary]` section, or the defaults while config has none."""
+    """The configured `[summary]` section (`mailagent.reports.settings`), or its defaults."""
     found = getattr(agent.settings, "summary", None)
     return found if isinstance(found, SummarySettings) else SummarySettings()
 
