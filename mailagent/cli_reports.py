@@ -63,7 +63,9 @@ def summary(
     config: ConfigOption = None,
     preview: Annotated[bool, typer.Option(
         "--preview", help="Show the summary instead of queueing it.")] = False,
-    now: NowOption = None,
+    now: Annotated[str | None, typer.Option(
+        help="Pretend it is this ISO date-time (local time if no zone); the cases are as "
+        "they are in the database now.")] = None,
     out: Annotated[Path | None, typer.Option(
         help="With --preview: write it to this file (.html, .eml or .txt).")] = None,
     iro: Annotated[str | None, typer.Option(
@@ -183,7 +185,8 @@ def quarterly(
                          templates_dir=_templates(agent))
         except ReportProblem as exc:
             _fail(str(exc))
-        typer.echo(f"wrote {out}: {report.quarter.label}, {report.raised} cases")
+        cases = "1 case" if report.raised == 1 else f"{report.raised} cases"
+        typer.echo(f"wrote {out}: {report.quarter.label}, {cases}")
     finally:
         agent.close()
 
