@@ -205,7 +205,12 @@ def _send_stage_emails(
     recipients: Any, now: datetime, reason: str, previous: Stage | None,
 ) -> None:
     visit = case.extra["visit"]
-    to_names, cc_names = names(recipients.to), names(recipients.cc)
+    if not recipients.to:
+        _tell_unaddressed(session, agent, case, ladder, stage, now)
+        return
+    # The IRO knows they are copied; the lists they read name everyone else.
+    others = [p for p in recipients.cc if p.email != case.iro_email]
+    to_names, cc_names = names(recipients.to), names(others)
     notify_people = people_for(agent, case, stage.notify)
     context = case_context(
         session, agent, case, ladder, to_names=to_names, cc_names=cc_names,
@@ -250,6 +255,19 @@ def _send_stage_emails(
              automated=True)
 
 
+def _tell_unaddressed(session: Session, agent: Agent, case: Case, ladder: Ladder, stage: Stage,
+                      now: datetime) -> None:
+    """No one can receive the stage (away with no deputy, and no `fallback_to`): the IRO and
+    their manager must know, or the case would wait for an answer no one was asked for."""
+    record(session, case, "unaddressed", now, stage_id=stage.id,
+           summary=f"No one available in the {stage.to.replace('_', ' ')} role for {stage.name}")
+    send(session, agent, case, template="unaddressed",
+         context=case_context(session, agent, case, ladder, role=stage.to.replace("_", " ")),
+         to=_iro(agent, case), cc=people_for(agent, case, ["iro_manager"]),
+         purpose="unaddressed", key=f"{case.extra['visit']}:{stage.id}:unaddressed", now=now,
+         automated=True)
+
+
 def escalate(
     session: Session, agent: Agent, case: Case, now: datetime, *, actor: str | None,
     to_stage: str | None = None, automatic: bool = False,
@@ -275,16 +293,24 @@ def respond(
     session: Session, agent: Agent, case: Case, responder: Person, reply_text: str,
     now: datetime, inbound_id: int,
 ) -> None:
-    """The stage's addressee answered: tell the IRO, who decides what happens next."""
+    """The stage's addressee answered: tell the IRO, who decides what happens next.
+
+    An answer while the case is paused is passed on too; the clock stays stopped, and the
+    IRO's time to decide starts when they resume it.
+    """
     ladder = ladder_of(agent, case)
-    case.stage_state = cases.AWAITING_DECISION
-    case.decision_due = agent.calendar.deadline(now, ladder.decision_working_days)
+    paused = case.stage_state == cases.PAUSED
+    if paused:
+        case.extra = {**case.extra, "paused_from": cases.AWAITING_DECISION}
+    else:
+        case.stage_state = cases.AWAITING_DECISION
+        case.decision_due = agent.calendar.deadline(now, ladder.decision_working_days)
     session.add(case)
     record(session, case, "response", now, actor=responder.email, inbound_id=inbound_id,
            stage_id=case.stage_id, summary=f"Response from {responder.name}", text=reply_text)
     context = case_context(
         session, agent, case, ladder, responder_name=responder.name, reply_text=reply_text,
-        decision_deadline_text=context_deadline(agent, case.decision_due),
+        paused=paused, decision_deadline_text=context_deadline(agent, case.decision_due),
     )
     send(session, agent, case, template=ladder.template_for(case.stage_id, "response_received"),
          context=context, to=_iro(agent, case), purpose="response_received",

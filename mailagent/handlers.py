@@ -215,7 +215,7 @@ def on_reply(
         return Outcome("processed", case_ref=case.ref, summary="reply to a closed case")
     stage = engine.ladder_of(agent, case).stage(case.stage_id)
     responder = _addressee(agent, case, sender)
-    if responder is not None and case.stage_state != "paused":
+    if responder is not None:
         engine.respond(session, agent, case, responder, text, now, inbound_id)
         return Outcome("processed", case_ref=case.ref,
                        summary=f"{case.ref}: response at {stage.name}")
@@ -247,7 +247,7 @@ def on_commands(
         except engine.CaseRefused as exc:
             refuse(session, agent, case, command, sender, str(exc), now, inbound_id)
     responder = _addressee(agent, case, sender) if case.status == "open" else None
-    if responder is not None and not done and case.stage_state != "paused":
+    if responder is not None and not done:
         # The stage's addressee wrote a command they may not use ("#resolved" from a team
         # manager): what they wrote still answers the stage, and the IRO decides.
         engine.respond(session, agent, case, responder, cls.reply_text or "", now, inbound_id)
@@ -367,6 +367,9 @@ def on_bounce(
               for a in details.failed_recipients]
     engine.record(session, case, "bounce", now, inbound_id=inbound_id,
                   summary=f"Email not delivered to {names(failed) or 'a recipient'}")
+    if failed and all(p.email == case.iro_email for p in failed):
+        # The IRO's own address failed: an email to tell them would bounce too.
+        return Outcome("processed", case_ref=case.ref, summary=f"{case.ref}: bounce to the IRO")
     ladder = engine.ladder_of(agent, case)
     context = case_context(session, agent, case, ladder,
                            failed_names=names(failed) or "one of the recipients")

@@ -66,10 +66,6 @@ def _resolve(agent: Agent, case: Case, role: str) -> list[Person]:
         role, team=team, iro_email=case.iro_email,
         social_worker_email=case.fields.get("social_worker_email"),
     )
-    if role == "iro" and people:
-        iro = agent.directory.person_by_email(case.iro_email)
-        if iro is not None:
-            people = [p.model_copy(update={"name": iro.name}) for p in people]
     return people
 
 

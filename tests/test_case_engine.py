@@ -694,3 +694,86 @@ def test_one_broken_case_does_not_stop_the_sweep_for_the_others(
     desk.run(london(2026, 11, 10, 9))
     assert desk.case("ESC-2026-0001").stage_id == "stage_1"
     assert desk.case("ESC-2026-0002").stage_id == "stage_2"
+
+
+def _directory_with(tmp_path: Path, email: str, extra: str) -> dict[str, str]:
+    """The example directory with `extra` lines added to one person's entry."""
+    path = tmp_path / "directory.toml"
+    text = (PROJECT_DIR / "rules" / "directory.example.toml").read_text()
+    marker = f'email = "{email}"'
+    assert marker in text
+    path.write_text(text.replace(marker, f"{marker}\n{extra}", 1))
+    return {"path": str(path)}
+
+
+def test_a_stage_no_one_can_receive_is_reported_to_the_iro_and_their_manager(
+    tmp_path: Path,
+) -> None:
+    # North's Service Manager is away and the directory names no deputy.
+    desk = Desk(tmp_path, OPENED,
+                directory=_directory_with(tmp_path, "sm1@example.test", "absent = true"))
+    try:
+        open_case(desk)
+        escalation = desk.last("escalation")
+        desk.receive(gmail_reply(escalation.row.raw, IRO, "#escalate", at=london(2026, 11, 3, 9)))
+        desk.run(london(2026, 11, 3, 9, 5))
+        rows = desk.new()
+        assert [s.purpose for s in rows if s.purpose == "escalation"] == []
+        told = desk.one("unaddressed", rows)
+        assert (told.to, told.cc) == (["iro1@example.test"], ["manager@example.test"])
+        assert "no one available in\nthe service manager role" in told.text
+    finally:
+        desk.close()
+
+
+def test_an_absent_iro_has_their_notices_go_to_their_deputy_by_name(tmp_path: Path) -> None:
+    desk = Desk(tmp_path, OPENED,
+                directory=_directory_with(tmp_path, "iro1@example.test", "absent = true"))
+    try:
+        escalation = open_case(desk)
+        assert escalation.msg["Cc"] == (
+            "Sam Walker <sw1@example.test>, Mona Manning <manager@example.test>")
+        assert desk.last("acknowledgment").msg["To"] == "Mona Manning <manager@example.test>"
+    finally:
+        desk.close()
+
+
+def test_an_answer_while_paused_is_passed_on_and_decided_after_resume(desk: Desk) -> None:
+    escalation = open_case(desk)
+    desk.receive(gmail_reply(escalation.row.raw, IRO, "#pause court hearing",
+                             at=london(2026, 11, 3, 9)))
+    desk.run(london(2026, 11, 3, 9, 5))
+    desk.receive(outlook_reply(escalation.row.raw, TM, "The court asked us to wait.",
+                               at=london(2026, 11, 4, 9)))
+    desk.run(london(2026, 11, 4, 9, 5))
+    asked = desk.last("response_received")
+    assert "The case is paused: decide when you resume it (#resume)." in asked.text
+    assert desk.case().stage_state == "paused"
+    desk.receive(gmail_reply(asked.row.raw, IRO, "#resume", at=london(2026, 11, 20, 9)))
+    desk.run(london(2026, 11, 20, 9, 5))
+    case = desk.case()
+    assert (case.stage_state, case.decision_due) == ("awaiting_decision",
+                                                     london(2026, 11, 25, 0, 0))
+
+
+def test_a_bounce_of_the_iros_own_copy_is_recorded_without_another_email(desk: Desk) -> None:
+    open_case(desk)
+    ack = desk.last("acknowledgment")
+    desk.receive(delivery_failure(ack.row.raw, "iro1@example.test", at=london(2026, 11, 2, 11)))
+    desk.run(london(2026, 11, 2, 11, 5))
+    assert desk.new() == []
+    assert [e.kind for e in desk.events("bounce")] == ["bounce"]
+
+
+def test_reply_all_to_the_iros_own_email_answers_the_stage(desk: Desk) -> None:
+    # The IRO copied the team manager in, who answers the IRO's email, not ours.
+    tagged = outlook_new(IRO, "[ESCALATE] Placement plan not started", ESCALATION,
+                         at=OPENED, cc=TM)
+    desk.receive(tagged)
+    desk.run(OPENED + timedelta(minutes=5))
+    desk.new()
+    desk.receive(outlook_reply(tagged, TM, "Panel is booked for Thursday.",
+                               at=london(2026, 11, 3, 9)))
+    desk.run(london(2026, 11, 3, 9, 5))
+    assert "Panel is booked for Thursday." in desk.one("response_received").text
+    assert desk.case().ref == "ESC-2026-0001"  # not a second case
