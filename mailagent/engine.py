@@ -20,6 +20,7 @@ from mailagent.app import Agent
 from mailagent.directory import Person
 from mailagent.models import Case, CaseEvent, ConversationRef, Counter, MessageRef
 from mailagent.notify import (
+    Recipients,
     case_context,
     names,
     people_for,
@@ -202,8 +203,9 @@ def _start_clock(agent: Agent, case: Case, ladder: Ladder, stage: Stage, now: da
 
 def _send_stage_emails(
     session: Session, agent: Agent, case: Case, ladder: Ladder, stage: Stage,
-    recipients: Any, now: datetime, reason: str, previous: Stage | None,
+    recipients: Recipients, now: datetime, reason: str, previous: Stage | None,
 ) -> None:
+    """The stage's email (to, CC, those told separately), and the IRO's notice of it."""
     visit = case.extra["visit"]
     if not recipients.to:
         _tell_unaddressed(session, agent, case, ladder, stage, now)
@@ -508,56 +510,78 @@ def note(session: Session, case: Case, now: datetime, *, actor: str, text: str,
 
 
 def apply_due(session: Session, agent: Agent, case: Case, step: str, now: datetime) -> str:
-    """Carry out one time-driven step from `cases.due_now`; return what was done, in words."""
+    """Carry out one time-driven step from `cases.due_now`; return what was done, in words.
+
+    Each step changes the case so that it is no longer due, and its emails carry dedupe
+    keys, so a step repeated (a second sweep at the same instant) does nothing new.
+    """
+    steps = {
+        "reminder": _remind,
+        "timeout": _timeout,
+        "decision_reminder": _remind_to_decide,
+        "process_breach": _flag_process_breach,
+    }
+    if step not in steps:
+        raise ValueError(f"unknown step {step!r}")
     ladder = ladder_of(agent, case)
-    stage = ladder.stage(case.stage_id)
-    visit = case.extra.get("visit", 0)
-    if step == "reminder":
-        mark = reminder_mark(case)
-        case.extra = {**case.extra, "reminded": mark}
-        session.add(case)
-        to_people = stage_recipients(agent, case, stage).to
-        send(session, agent, case, template=ladder.template_for(stage.id, "reminder"),
-             context=case_context(session, agent, case, ladder,
-                                  recipient_name=_greeting(to_people)),
-             to=to_people, cc=_iro(agent, case), purpose="reminder",
-             key=f"reminder:{mark}", now=now, working_hours=True, automated=True)
-        return f"{case.ref}: reminder sent for {stage.name}"
-    if step == "timeout":
-        return _timeout(session, agent, case, ladder, stage, now)
-    if step == "decision_reminder":
-        due = case.decision_due
-        case.decision_due = None  # once per response
-        session.add(case)
-        responder = _last_responder(session, case)
-        send(session, agent, case, template=ladder.template_for(stage.id, "decision_reminder"),
-             context=case_context(session, agent, case, ladder, responder_name=responder,
-                                  decision_deadline_text=context_deadline(agent, due)),
-             to=_iro(agent, case), purpose="decision_reminder",
-             key=f"{visit}:{stage.id}:decision_reminder:{due.isoformat() if due else ''}",
-             now=now, working_hours=True, automated=True)
-        return f"{case.ref}: IRO reminded to decide"
-    if step == "process_breach":
-        limit = ladder.whole_process
-        case.extra = {**case.extra, "process_breach_flagged": now.isoformat()}
-        session.add(case)
-        record(session, case, "process_breach", now, stage_id=stage.id,
-               summary="Whole-process limit passed")
-        people = people_for(agent, case, limit.notify if limit else ("iro_manager", "iro"))
-        managers = [p for p in people if p.email != case.iro_email]
-        send(session, agent, case, template=ladder.template_for(stage.id, "whole_process_breach"),
-             context=case_context(session, agent, case, ladder,
-                                  limit_days=limit.working_days if limit else 0,
-                                  process_deadline_text=context_deadline(
-                                      agent, case.process_deadline)),
-             to=managers or people, cc=_iro(agent, case), purpose="process_breach",
-             key="process_breach", now=now, working_hours=True, automated=True)
-        return f"{case.ref}: whole-process limit breach flagged"
-    raise ValueError(f"unknown step {step!r}")
+    return steps[step](session, agent, case, ladder, ladder.stage(case.stage_id), now)
+
+
+def _remind(session: Session, agent: Agent, case: Case, ladder: Ladder, stage: Stage,
+            now: datetime) -> str:
+    """The addressee is reminded before the deadline, copying the IRO."""
+    mark = reminder_mark(case)
+    case.extra = {**case.extra, "reminded": mark}
+    session.add(case)
+    to_people = stage_recipients(agent, case, stage).to
+    send(session, agent, case, template=ladder.template_for(stage.id, "reminder"),
+         context=case_context(session, agent, case, ladder, recipient_name=_greeting(to_people)),
+         to=to_people, cc=_iro(agent, case), purpose="reminder", key=f"reminder:{mark}",
+         now=now, working_hours=True, automated=True)
+    return f"{case.ref}: reminder sent for {stage.name}"
+
+
+def _remind_to_decide(session: Session, agent: Agent, case: Case, ladder: Ladder, stage: Stage,
+                      now: datetime) -> str:
+    """The IRO has not said what happens after a response: remind them, once per response."""
+    due = case.decision_due
+    case.decision_due = None
+    session.add(case)
+    send(session, agent, case, template=ladder.template_for(stage.id, "decision_reminder"),
+         context=case_context(session, agent, case, ladder,
+                              responder_name=_last_responder(session, case),
+                              decision_deadline_text=context_deadline(agent, due)),
+         to=_iro(agent, case), purpose="decision_reminder",
+         key=f"{case.extra.get('visit', 0)}:{stage.id}:decision_reminder:"
+             f"{due.isoformat() if due else ''}",
+         now=now, working_hours=True, automated=True)
+    return f"{case.ref}: IRO reminded to decide"
+
+
+def _flag_process_breach(session: Session, agent: Agent, case: Case, ladder: Ladder,
+                         stage: Stage, now: datetime) -> str:
+    """The whole process took longer than its limit: the managers named are told, once."""
+    limit = ladder.whole_process
+    case.extra = {**case.extra, "process_breach_flagged": now.isoformat()}
+    session.add(case)
+    record(session, case, "process_breach", now, stage_id=stage.id,
+           summary="Whole-process limit passed")
+    people = people_for(agent, case, limit.notify if limit else ("iro_manager", "iro"))
+    managers = [p for p in people if p.email != case.iro_email]
+    send(session, agent, case, template=ladder.template_for(stage.id, "whole_process_breach"),
+         context=case_context(session, agent, case, ladder,
+                              limit_days=limit.working_days if limit else 0,
+                              process_deadline_text=context_deadline(
+                                  agent, case.process_deadline)),
+         to=managers or people, cc=_iro(agent, case), purpose="process_breach",
+         key="process_breach", now=now, working_hours=True, automated=True)
+    return f"{case.ref}: whole-process limit breach flagged"
 
 
 def _timeout(session: Session, agent: Agent, case: Case, ladder: Ladder, stage: Stage,
              now: datetime) -> str:
+    """No response by the deadline: up to the next stage, or tell the IRO and their manager
+    and wait, as the stage says; never both (the case leaves the state that was due)."""
     record(session, case, "deadline_passed", now, stage_id=stage.id,
            summary=f"No response by the deadline at {stage.name}")
     following = ladder.next_stage(stage.id)

@@ -128,6 +128,7 @@ class Desk:
         self._inbox = tmp / "mailbox"
         self._dropped = 0
         self._seen = 0
+        self._parsed: dict[int | None, EmailMessage] = {}
 
     def close(self) -> None:
         self.agent.close()
@@ -153,7 +154,11 @@ class Desk:
     def outbox(self) -> list[Sent]:
         with Session(self.agent.engine) as session:
             rows = session.exec(select(Outbound).order_by(Outbound.id)).all()
-        return [Sent(row, parse(row.raw)) for row in rows]
+        # Parsed once each: the stdlib's header parser is slow enough to matter here.
+        for row in rows:
+            if row.id not in self._parsed:
+                self._parsed[row.id] = parse(row.raw)
+        return [Sent(row, self._parsed[row.id]) for row in rows]
 
     def new(self) -> list[Sent]:
         """Emails queued since the last call."""

@@ -227,7 +227,8 @@ class Walk:
         assert str(msg["In-Reply-To"]) == self.root
         assert self.root in str(msg["References"]).split()
         text, html = text_of(msg), html_of(msg)
-        assert f"[ma:{self.ref}]" in text
+        # One marker: ours. Quoted history from a reply would bring a second.
+        assert text.count(f"[ma:{self.ref}]") == 1, text
         assert "<style" not in html.lower() and 'style="' in html  # inlined for Outlook
         for phrase in e.says:
             assert phrase in text, f"{a.subject}: {phrase!r} not in\n{text}"
