@@ -21,20 +21,24 @@ CATEGORY_CUTOFF = 85  # rapidfuzz WRatio: "plcement" scores 94, "housing" ~62 ag
 MAX_WORKING_DAYS = 100
 
 _FIELD_LINE = re.compile(
-    r"^[ \t>]*(?:[-•]\s+)?[*_]*(?P<name>[^:：\t]{1,60}?)[*_ \t]*(?:[:：]|\t)[ \t*_]*(?P<value>.*)$"
+    # possessive quantifiers (*+): spaces belong to one part only, or a long run of them
+    # makes the match try every way of sharing them out
+    r"^[ \t>]*+(?:[-•]\s++)?[*_]*+(?P<name>[^:：\t]{1,60}?)[*_ ]*+(?:[:：]|\t)"
+    r"[ \t*_]*+(?P<value>.*)$"
 )
 _COMMAND_LINE = re.compile(r"^[ \t]*#(?P<word>[A-Za-z][\w-]*)(?P<rest>.*)$")
 _SUBJECT_COMMAND = re.compile(r"(?<![\w#&])#(?P<word>[A-Za-z][\w-]*)(?P<rest>[^#\[\]]*)")
 # A sign-off ends a multi-line value, so "Kind regards, Siân" is not part of the issue.
 _SIGN_OFF = re.compile(
-    r"^\s*(?:(?:kind|best|warm|many)\s+(?:regards|wishes|thanks)|regards|"
+    r"^\s*+(?:(?:kind|best|warm|many)\s+(?:regards|wishes|thanks)|regards|"
     r"(?:thanks|thank you)(?:\s+(?:all|everyone|both|again|very much|so much))?|cheers|"
     r"yours sincerely|yours faithfully|diolch(?: yn fawr)?|cofion(?: cynnes| gorau)?|--)"
-    r"\s*[,.!]?\s*$",
+    r"\s*+[,.!]?\s*+$",
     re.IGNORECASE,
 )
 _WORKING_DAYS = re.compile(
-    r"^\s*(?:within\s+)?(?P<n>\d{1,3})\s*(?P<unit>working\s*days?|work\s*days?|wd|days?)?\s*\.?$",
+    r"^\s*+(?:within\s++)?(?P<n>\d{1,3})\s*+(?P<unit>working\s*days?|work\s*days?|wd|days?)?"
+    r"\s*+\.?$",
     re.IGNORECASE,
 )
 _DATE_FORMATS = (
@@ -42,7 +46,8 @@ _DATE_FORMATS = (
     "%d %B %Y", "%d %b %Y", "%B %d %Y", "%b %d %Y",
 )
 _CHILD_MENTION = re.compile(
-    r"\bchild\b[\s:#-]*(?:(?:id|ref|no|number|record)\.?[\s:#-]*)?(?P<ref>[A-Za-z]{0,4}\d{4,10})\b",
+    r"\bchild\b[\s:#-]*+(?:(?:id|ref|no|number|record)\.?[\s:#-]*+)?"
+    r"(?P<ref>[A-Za-z]{0,4}\d{4,10})\b",
     re.IGNORECASE,
 )
 

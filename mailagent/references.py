@@ -27,9 +27,9 @@ MARKER_RE = re.compile(r"\[\s*ma\s*:\s*((?:ESC|PC|GP|CA)-\d{4}-\d{4,})\s*\]", re
 _REPLY_WORDS = ("re", "aw", "antw", "antwort", "sv", "vs", "atb", "odp", "res", "rif", "r", "ynt")
 _FORWARD_WORDS = ("fw", "fwd", "wg", "tr", "vl", "vb", "doorst", "pd", "enc", "rv", "i", "yml")
 _PREFIX_RE = re.compile(
-    r"^\s*(?P<word>"
+    r"^\s*+(?P<word>"
     + "|".join(sorted(_REPLY_WORDS + _FORWARD_WORDS, key=len, reverse=True))
-    + r")\s*(?:\[\d+\]|\(\d+\))?\s*[:：]\s*",
+    + r")\s*+(?:\[\d+\]|\(\d+\))?\s*+[:：]\s*",
     re.IGNORECASE,
 )
 # Banners that mail gateways add to mail from outside the organisation, anywhere in it.

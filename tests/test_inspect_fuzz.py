@@ -6,6 +6,7 @@ Every result keeps the contract's keys and types and can be written as UTF-8 JSO
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -102,3 +103,24 @@ def test_deeply_nested_multiparts() -> None:
 def test_a_very_long_line_and_many_headers() -> None:
     raw = b"".join(b"X-H%d: v\r\n" % i for i in range(20000)) + b"\r\n" + b"a" * 2_000_000
     assert_contract(inspect_bytes(raw, VOCAB))
+
+
+PATHOLOGICAL_TEXTS = [
+    " " * 100_000 + "x",  # a run of spaces: regexes that share it out are cubic
+    "Respond by: 5" + " " * 50_000 + "x",
+    "\n" * 100_000,
+    ("On " + "a " * 2_000 + "\n") * 20,  # mail-parser-reply's "On ... wrote:" is quadratic
+    ("On " + "the panel met " * 20 + "\n") * 500,
+    ("> " * 200 + "text\n") * 500,
+    ("child" + " " * 5_000 + "x\n") * 20,
+    ("a" * 59 + ":\n") * 5_000,
+]
+
+
+def test_pathological_text_is_read_quickly() -> None:
+    start = time.perf_counter()
+    for text in PATHOLOGICAL_TEXTS:
+        raw = b"Subject: RE: x\r\nContent-Type: text/plain\r\n\r\n" + text.encode()
+        assert_contract(inspect_bytes(raw, VOCAB))
+    # each took minutes before the regexes were made possessive and the library shielded
+    assert time.perf_counter() - start < 10
