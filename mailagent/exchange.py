@@ -28,7 +28,8 @@ from exchangelib import (
     FolderCollection,
     Q,
 )
-from exchangelib.errors import EWSError, TransportError
+from exchangelib.errors import ErrorFolderExists, EWSError, TransportError
+from exchangelib.services import CreateFolder
 from requests.exceptions import RequestException
 
 # Everything exchangelib raises when the server cannot be reached or refuses a request.
@@ -66,16 +67,28 @@ class ExchangeMailbox:
 
 
 def folder_beside_inbox(account: Account, name: str) -> Folder:
-    """The top-level folder `name` (a sibling of the Inbox), created if it does not exist."""
+    """The top-level folder `name` (a sibling of the Inbox), created if it does not exist.
+
+    Looked up by name with one FindFolder, and made with CreateFolder directly: exchangelib's
+    own `folder / name` and `Folder.save()` first map the mailbox's whole folder tree.
+    """
     root = account.msg_folder_root
-    found = list(
-        FolderCollection(account=account, folders=[root]).find_folders(
-            q=Q(name=name), depth=SHALLOW
+    found = _child_folder(account, root, name)
+    if found is not None:
+        return found
+    try:
+        return CreateFolder(account=account).get(
+            parent_folder=root, folders=[Folder(parent=root, name=name)]
         )
+    except ErrorFolderExists:  # made meanwhile by someone else
+        found = _child_folder(account, root, name)
+        if found is None:
+            raise
+        return found
+
+
+def _child_folder(account: Account, parent: Folder, name: str) -> Folder | None:
+    found = FolderCollection(account=account, folders=[parent]).find_folders(
+        q=Q(name=name), depth=SHALLOW
     )
-    folders = [f for f in found if isinstance(f, Folder)]
-    if folders:
-        return folders[0]
-    folder = Folder(parent=root, name=name)
-    folder.save()
-    return folder
+    return next((f for f in found if isinstance(f, Folder)), None)
