@@ -59,6 +59,8 @@ _TAG_RE = re.compile(
 
 @dataclass(frozen=True)
 class Classification:
+    """What an email is (one of KINDS) and everything read from it for the later steps."""
+
     kind: str
     automated: bool
     automated_reason: str | None
@@ -79,6 +81,8 @@ class Classification:
 
 @dataclass(frozen=True)
 class Facts:
+    """What the rules decide on."""
+
     msg: InboundMessage
     automated: Automated | None
     tag: str | None
@@ -103,6 +107,8 @@ class Decision:
 
 @dataclass(frozen=True)
 class Rule:
+    """A named check: `decide` gives the kind and why, or None to pass to the next rule."""
+
     name: str
     description: str
     decide: Callable[[Facts], Decision | None]
@@ -200,34 +206,35 @@ def gather_facts(msg: InboundMessage, vocab: Vocabulary) -> Facts:
     answering = has_reply_prefix(msg.subject) or (
         bool(msg.in_reply_to or msg.references) and not forwarded
     )
-    subject_ref = find_subject_ref(msg.subject)
-    if subject_ref is None and automated is not None and automated.kind is AutomatedKind.BOUNCE:
-        subject_ref = find_subject_ref(bounce_details(msg).original_subject)
+    subject_ref = _subject_ref(msg, automated)
     marker_ref = find_marker(msg.text) or find_marker(msg.html)
-    tag = find_tag(msg.subject, vocab) if automated is None else None
-    problems: list[str] = []
-    split, commands = ReplySplit("", False), CommandsResult()
-    if automated is None:
-        split = split_reply(msg.text, msg.html)
-        commands = parse_commands(split.text, msg.subject, vocab)
-        commands = _add_tag_command(tag, marker_ref or subject_ref, commands, vocab, problems)
-        if subject_ref and marker_ref and subject_ref != marker_ref:
-            problems.append(
-                f"the subject names {subject_ref} but the quoted email is about {marker_ref}; "
-                f"{marker_ref} was used"
-            )
-    return Facts(
-        msg=msg,
-        automated=automated,
-        tag=tag,
-        subject_ref=subject_ref,
-        marker_ref=marker_ref,
-        split=split,
-        commands=commands,
-        answering=answering,
-        forwarded=forwarded,
-        problems=tuple(problems),
-    )
+    if automated is not None:  # machine mail: no text, tag or commands to read
+        return Facts(msg, automated, None, subject_ref, marker_ref, ReplySplit("", False),
+                     CommandsResult(), answering, forwarded)
+    problems = _ref_conflict(subject_ref, marker_ref)
+    tag = find_tag(msg.subject, vocab)
+    split = split_reply(msg.text, msg.html)
+    commands = parse_commands(split.text, msg.subject, vocab)
+    commands = _add_tag_command(tag, marker_ref or subject_ref, commands, vocab, problems)
+    return Facts(msg, automated, tag, subject_ref, marker_ref, split, commands, answering,
+                 forwarded, tuple(problems))
+
+
+def _subject_ref(msg: InboundMessage, automated: Automated | None) -> str | None:
+    """The subject's case reference; for a bounce, the returned email's subject's."""
+    ref = find_subject_ref(msg.subject)
+    if ref is None and automated is not None and automated.kind is AutomatedKind.BOUNCE:
+        ref = find_subject_ref(bounce_details(msg).original_subject)
+    return ref
+
+
+def _ref_conflict(subject_ref: str | None, marker_ref: str | None) -> list[str]:
+    if subject_ref and marker_ref and subject_ref != marker_ref:
+        return [
+            f"the subject names {subject_ref} but the quoted email is about {marker_ref}; "
+            f"{marker_ref} was used"
+        ]
+    return []
 
 
 def find_tag(subject: str, vocab: Vocabulary) -> str | None:

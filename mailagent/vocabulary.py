@@ -237,33 +237,58 @@ def _names(files: _Files, rules_dir: Path) -> tuple[dict[tuple[str, str], str], 
 
 
 def _cross_references(files: _Files, rules_dir: Path) -> list[Problem]:
+    """Names one file uses that another must define, and ids that must be unique."""
+    return (
+        _tag_problems(files, str(rules_dir / TAGS_FILE))
+        + _command_field_problems(files, str(rules_dir / FIELDS_FILE))
+        + _category_problems(files, str(rules_dir / CATEGORIES_FILE))
+        + _command_problems(files, str(rules_dir / COMMANDS_FILE))
+    )
+
+
+def _tag_problems(files: _Files, file: str) -> list[Problem]:
     problems: list[Problem] = []
-    tags_file, commands_file = str(rules_dir / TAGS_FILE), str(rules_dir / COMMANDS_FILE)
     prefixes: dict[str, str] = {}
     for kind in TAG_KINDS:
         rule: TagRule = getattr(files.tags, kind)
         owner = prefixes.setdefault(rule.ref_prefix, kind)
         if owner != kind:
-            problems.append(Problem(tags_file, f"{kind}.ref_prefix", f"also used by {owner}"))
-        for fid in rule.required:
-            if fid not in files.fields.tag_fields:
-                problems.append(
-                    Problem(tags_file, f"{kind}.required", f"{fid!r} is not in tag_fields")
-                )
+            problems.append(Problem(file, f"{kind}.ref_prefix", f"also used by {owner}"))
+        problems += [
+            Problem(file, f"{kind}.required", f"{fid!r} is not in tag_fields")
+            for fid in rule.required
+            if fid not in files.fields.tag_fields
+        ]
         if rule.command is not None and rule.command not in files.commands.root:
-            problems.append(
-                Problem(tags_file, f"{kind}.command", f"{rule.command!r} is not a command")
-            )
-    seen: set[str] = set()
-    for i, cat in enumerate(files.categories.categories):
-        if cat.id in seen:
-            problems.append(Problem(str(rules_dir / CATEGORIES_FILE), f"categories[{i}].id",
-                                    f"{cat.id!r} is used twice"))
-        seen.add(cat.id)
-    for name, command in files.commands.root.items():
-        for fid in command.fields:
-            if fid not in files.fields.command_fields:
-                problems.append(
-                    Problem(commands_file, f"{name}.fields", f"{fid!r} is not in command_fields")
-                )
+            problems.append(Problem(file, f"{kind}.command", f"{rule.command!r} is not a command"))
     return problems
+
+
+def _command_field_problems(files: _Files, file: str) -> list[Problem]:
+    # one namespace for both tables, and text only: commands carry their fields as strings
+    problems: list[Problem] = []
+    for fid, rule in files.fields.command_fields.items():
+        if fid in files.fields.tag_fields:
+            problems.append(Problem(file, f"command_fields.{fid}", "also a tag field"))
+        if rule.value != "text":
+            problems.append(Problem(file, f"command_fields.{fid}.value", "must be text"))
+    return problems
+
+
+def _category_problems(files: _Files, file: str) -> list[Problem]:
+    problems: list[Problem] = []
+    seen: set[str] = set()
+    for i, category in enumerate(files.categories.categories):
+        if category.id in seen:
+            problems.append(Problem(file, f"categories[{i}].id", f"{category.id!r} is used twice"))
+        seen.add(category.id)
+    return problems
+
+
+def _command_problems(files: _Files, file: str) -> list[Problem]:
+    return [
+        Problem(file, f"{name}.fields", f"{fid!r} is not in command_fields")
+        for name, command in files.commands.root.items()
+        for fid in command.fields
+        if fid not in files.fields.command_fields
+    ]
