@@ -129,3 +129,33 @@ security = "none"
     assert result.exit_code == 0, result.output
     assert "fetched 1, processed 1, quarantined 0" in result.output
     assert len(mailboxes.wait_for_mail("tm1", 1)) == 1
+
+
+def test_missing_fields_are_answered_and_a_corrected_reply_opens_the_case(
+    mailboxes, tmp_path, monkeypatch
+):
+    agent = _agent(mailboxes, tmp_path, monkeypatch)
+    try:
+        incomplete = ESCALATION_BODY.replace("Child: 123456\n", "")
+        mailboxes.append("agent", email_bytes(
+            sender="Irene Reed <iro1@example.test>",
+            subject="[ESCALATE] Placement plan not started", body=incomplete))
+        run_once(agent)
+        (raw,) = mailboxes.wait_for_mail("iro1", 1)
+        answer = message_from_bytes(raw, policy=policy.default)
+        assert str(answer["Subject"]) == (
+            "Not opened, please correct: [ESCALATE] Placement plan not started")
+        text = answer.get_body(("plain",)).get_content()
+        assert "Child: is missing" in text and "Child: 123456" in text  # what, and an example
+        with Session(agent.engine) as session:
+            assert session.exec(select(Inbound)).one().status == "processed"
+        # The IRO presses Reply, adds the line, and sends.
+        mailboxes.append("agent", email_bytes(
+            sender="Irene Reed <iro1@example.test>", subject="RE: " + str(answer["Subject"]),
+            body="Child: 123456\n" + incomplete + "\n> " + text.replace("\n", "\n> "),
+            in_reply_to=str(answer["Message-ID"])))
+        report = run_once(agent)
+        assert report.outcomes[0].case_ref == "ESC-2026-0001"
+        assert len(mailboxes.wait_for_mail("tm1", 1)) == 1
+    finally:
+        agent.close()
