@@ -71,9 +71,13 @@ class GraphClient:
         fresh_token_tried = False
         for attempt in range(1, MAX_ATTEMPTS + 1):
             try:
+                token = self._tokens()
+            except OSError as exc:  # OAuthError: the identity platform said no, or is away
+                raise GraphError(None, "NoAccessToken", str(exc)) from exc
+            try:
                 response = self._http.request(
                     method, url, json=json, content=content, params=params,
-                    headers={**(headers or {}), "Authorization": f"Bearer {self._tokens()}"},
+                    headers={**(headers or {}), "Authorization": f"Bearer {token}"},
                 )
             except httpx.TransportError as exc:
                 raise GraphError(None, type(exc).__name__, str(exc)) from exc

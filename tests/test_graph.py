@@ -335,3 +335,15 @@ def test_an_escalation_read_and_answered_through_graph(graph, tmp_path, monkeypa
         agent.close()
     (app,) = FakeMsal.made
     assert app.requests == [["https://graph.microsoft.com/.default"]]  # one token, cached
+
+
+def test_no_token_is_a_temporary_failure_not_a_crash(graph) -> None:
+    def no_token() -> str:
+        raise oauth.OAuthError("no access token: invalid_client: AADSTS7000215")
+
+    client = GraphClient(no_token, sleep=lambda _: None)
+    with pytest.raises(SourceError, match="NoAccessToken"):
+        list(GraphSource(client, MAILBOX, MemoryCursors()).fetch_new())
+    with pytest.raises(TemporaryFailure, match="invalid_client"):
+        GraphTransport(client, MAILBOX).send(MAILBOX, ["tm1@example.test"], THREADED, "<x@y>")
+    assert graph.calls.call_count == 0
