@@ -58,6 +58,7 @@ class ImapSource:
         self._idle_renew = idle_renew_seconds
         self._client: IMAPClient | None = None
         self._idle_since: float | None = None  # monotonic time the open IDLE began
+        self._unreadable: set[int] = set()  # listed, but the server gave no body
         self.uidvalidity: int | None = None
 
     # -- the MailSource interface -------------------------------------------------------
@@ -67,13 +68,16 @@ class ImapSource:
         with self._errors_as_source_error():
             client.noop()  # lets the server report mail that arrived since the last command
             uids = sorted(client.search(["ALL"]))
+        self._unreadable = set()
         for start in range(0, len(uids), FETCH_BATCH):
             batch = uids[start : start + FETCH_BATCH]
             with self._errors_as_source_error():
                 data = self._ready().fetch(batch, ["BODY.PEEK[]"])
             for uid in batch:
                 raw = data.get(uid, {}).get(b"BODY[]")
-                if raw is not None:
+                if raw is None:
+                    self._unreadable.add(uid)
+                else:
                     yield FetchedMessage(uid=str(uid), raw=raw, uidvalidity=self.uidvalidity)
 
     def mark_processed(self, uid: str) -> None:
@@ -114,10 +118,11 @@ class ImapSource:
         """Enter IDLE; True (without entering) if mail is already waiting.
 
         The answer to an earlier command (a MOVE) may have carried the news of a message
-        that arrived meanwhile, and IDLE does not repeat it: look before idling.
+        that arrived meanwhile, and IDLE does not repeat it: look before idling. A message
+        the server would not give us does not count, or the caller would spin on it.
         """
         client.noop()
-        if client.search(["ALL"]):
+        if set(client.search(["ALL"])) - self._unreadable:
             return True
         client.idle()
         self._idle_since = time.monotonic()
