@@ -65,21 +65,38 @@ class LostLock(Exception):
 
 @dataclass(frozen=True)
 class DailyJob:
-    """Something to run once a day at a local time in the council's timezone."""
+    """Something to run once a day at a local time in the council's timezone.
+
+    It also runs once at start, to catch up a day missed while the agent was down, so it
+    must do nothing when called again or too early (as `send_daily_summary` does).
+    """
 
     name: str
     at: clock_time
     run: Callable[[Agent, datetime], object]
 
 
+def default_daily_jobs(agent: Agent) -> list[DailyJob]:
+    """The daily summary, at `[summary] send_at`, unless it is switched off."""
+    from mailagent.reports.summary import send_daily_summary, summary_settings
+
+    settings = summary_settings(agent)
+    if not settings.enabled:
+        return []
+    return [DailyJob("daily_summary", settings.send_at, send_daily_summary)]
+
+
 def run_forever(
     agent: Agent,
     *,
     install_signals: bool = True,
-    daily_jobs: Sequence[DailyJob] = (),
+    daily_jobs: Sequence[DailyJob] | None = None,
     lock_wait_seconds: float = 0.0,
 ) -> None:
-    """Run until SIGTERM/SIGINT (or `agent.stopping` is set)."""
+    """Run until SIGTERM/SIGINT (or `agent.stopping` is set). `daily_jobs`: by default the
+    daily summary."""
+    if daily_jobs is None:
+        daily_jobs = default_daily_jobs(agent)
     if install_signals:
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda *_: agent.stopping.set())
@@ -89,7 +106,7 @@ def run_forever(
         scheduler = _scheduler(agent, work, daily_jobs)
         scheduler.start()
         try:
-            Watcher(agent, work, lock, state).run()
+            Watcher(agent, work, lock, state, daily_jobs).run()
         finally:
             state.update("stopping")
             scheduler.shutdown(wait=True)
@@ -131,9 +148,11 @@ class Watcher:
     """Read, process, send, wait; back off when the mailbox cannot be reached."""
 
     def __init__(
-        self, agent: Agent, work: threading.Lock, lock: InstanceLock, state: StateFile
+        self, agent: Agent, work: threading.Lock, lock: InstanceLock, state: StateFile,
+        daily_jobs: Sequence[DailyJob] = (),
     ) -> None:
         self.agent, self.work, self.lock, self.state = agent, work, lock, state
+        self.daily_jobs = daily_jobs
         self.poll = float(getattr(agent.settings.source, "poll_seconds", 5.0))
         self.failures = 0
 
@@ -155,10 +174,12 @@ class Watcher:
 
     def _catch_up(self) -> None:
         """Apply whatever fell due while the agent was down, before reading new mail."""
-        try:
-            sweep(self.agent, self.agent.clock.now())
-        except Exception:
-            log.exception("the catch-up sweep failed; the scheduler will try again")
+        steps = [("sweep", sweep)] + [(job.name, job.run) for job in self.daily_jobs]
+        for name, step in steps:
+            try:
+                step(self.agent, self.agent.clock.now())
+            except Exception:
+                log.exception("catching up: %s failed; the scheduler will try again", name)
 
     def _one_pass(self) -> None:
         self.state.update("reading the mailbox")

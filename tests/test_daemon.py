@@ -16,6 +16,8 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import datetime
+from datetime import time as dt_time
 from pathlib import Path
 
 import pytest
@@ -24,11 +26,26 @@ from sqlmodel import Session, func, select
 from mailagent.app import Agent, build_agent
 from mailagent.clock import FixedClock
 from mailagent.config import PROJECT_DIR, load_settings
-from mailagent.daemon import AlreadyRunning, describe_daemon, instance_lock, run_forever
+from mailagent.daemon import (
+    AlreadyRunning,
+    DailyJob,
+    _scheduler,
+    default_daily_jobs,
+    describe_daemon,
+    instance_lock,
+    run_forever,
+)
 from mailagent.models import Inbound, Outbound
 from mailagent.pipeline import run_once
 from mailagent.store import create_db_engine
-from tests.support import ESCALATION_BODY, email_bytes, imap_source, london, make_settings
+from tests.support import (
+    ESCALATION_BODY,
+    email_bytes,
+    imap_source,
+    london,
+    make_agent,
+    make_settings,
+)
 
 POLL_SECONDS = 60  # far longer than any wait below: a quick result is never a poll's
 
@@ -171,6 +188,37 @@ def test_uidvalidity_change_resyncs_without_duplicates(
     assert _inbound_rows(agent) == 2  # the restored copy was recognised, not recorded again
     assert _acknowledgments(agent) == 2  # and not answered again
     assert len(mailboxes.fetch_all("agent", "Processed")) == 3  # the copy was filed too
+
+
+# -- the scheduler's daily jobs -----------------------------------------------------------
+
+
+def test_the_daily_summary_is_scheduled_at_its_local_time(tmp_path) -> None:
+    agent = build_agent(make_settings(tmp_path))
+    try:
+        (job,) = default_daily_jobs(agent)
+        assert (job.name, job.at) == ("daily_summary", dt_time(8, 0))
+        scheduled = _scheduler(agent, threading.Lock(), [job]).get_job("daily_summary")
+        assert str(scheduled.trigger) == "cron[hour='8', minute='0']"
+        assert str(scheduled.trigger.timezone) == "Europe/London"
+    finally:
+        agent.close()
+
+
+def test_daily_jobs_also_run_at_start_to_catch_up(tmp_path) -> None:
+    agent, _ = make_agent(tmp_path, london(2026, 12, 18, 10))
+    ran: list[datetime] = []
+    job = DailyJob("catch_me", dt_time(8, 0), lambda _agent, now: ran.append(now))
+    thread = threading.Thread(target=run_forever, args=(agent,),
+                              kwargs={"install_signals": False, "daily_jobs": [job]})
+    thread.start()
+    try:
+        _wait_until(lambda: _doing(agent) == "waiting for mail", 10, "the daemon to idle")
+    finally:
+        agent.stopping.set()
+        thread.join(10)
+        agent.close()
+    assert ran == [london(2026, 12, 18, 10)]
 
 
 # -- one instance per mailbox -------------------------------------------------------------
