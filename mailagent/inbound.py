@@ -30,8 +30,11 @@ def record_fetched(
 ) -> Recorded:
     """Store the raw message once (keyed by its bytes' digest) and say where it stands."""
     digest = hashlib.sha256(fetched.raw).hexdigest()
+    message_id = _message_id(fetched.raw)
     with Session(engine) as session:
         existing = session.exec(select(Inbound).where(Inbound.digest == digest)).first()
+        if existing is None and message_id:
+            existing = _done_with_same_id(session, source, message_id)
         if existing is not None and existing.id is not None:
             return Recorded(existing.id, existing.status)
         row = Inbound(
@@ -39,7 +42,7 @@ def record_fetched(
             source=source,
             source_uid=fetched.uid,
             uidvalidity=fetched.uidvalidity,
-            message_id=_message_id(fetched.raw),
+            message_id=message_id,
             raw=fetched.raw,
             received_at=now,
         )
@@ -51,6 +54,21 @@ def record_fetched(
             row = session.exec(select(Inbound).where(Inbound.digest == digest)).one()
         assert row.id is not None
         return Recorded(row.id, row.status)
+
+
+def _done_with_same_id(session: Session, source: str, message_id: str) -> Inbound | None:
+    """A message already handled from this mailbox under the same Message-ID.
+
+    After a UIDVALIDITY change a server may hand back a message with different bytes (Exchange
+    builds IMAP MIME on the fly), so the digest alone would let it be processed twice.
+    """
+    return session.exec(
+        select(Inbound).where(
+            Inbound.source == source,
+            Inbound.message_id == message_id,
+            Inbound.status.in_(DONE),  # type: ignore[attr-defined]
+        )
+    ).first()
 
 
 def mark(

@@ -199,3 +199,33 @@ def test_xoauth2_smtp_sends_with_the_bearer_token(xoauth2_smtp, mailboxes, engin
     )
     assert deliver_due(engine, transport, FixedClock(NOW), SENDER).sent == 1
     assert len(mailboxes.wait_for_mail("tm1", 1)) == 1
+
+
+@pytest.mark.servers
+def test_a_refused_xoauth2_token_is_retried_with_a_fresh_one(xoauth2_smtp, mailboxes, engine):
+    _queue(engine)
+
+    class Tokens:
+        """A token provider whose first token has been revoked."""
+
+        def __init__(self) -> None:
+            self.tokens, self.invalidated = ["revoked-token", xoauth2_smtp.token], 0
+
+        def __call__(self) -> str:
+            return self.tokens[0]
+
+        def invalidate(self) -> None:
+            self.invalidated += 1
+            self.tokens.pop(0)
+
+    tokens = Tokens()
+    transport = SmtpTransport(xoauth2_smtp.host, xoauth2_smtp.port, security="none",
+                              username="agent@example.test", token_provider=tokens)
+    clock = FixedClock(NOW)
+    first = deliver_due(engine, transport, clock, SENDER, backoff_seconds=1)
+    assert (first.sent, first.retrying, first.failed) == (0, 1, [])
+    assert tokens.invalidated == 1
+    clock.advance(timedelta(seconds=1))
+    assert deliver_due(engine, transport, clock, SENDER).sent == 1
+    assert [a.accepted for a in xoauth2_smtp.attempts] == [False, True]
+    assert len(mailboxes.wait_for_mail("tm1", 1)) == 1

@@ -37,6 +37,14 @@ class SmtpTransport:
                 refused = smtp.sendmail(sender, recipients, raw)
         except smtplib.SMTPRecipientsRefused as exc:
             raise _failure(exc.recipients) from exc
+        except smtplib.SMTPAuthenticationError as exc:
+            # A refused login is ours to fix (an expired or revoked token, a changed
+            # password), not the message's: retry it later, with a fresh token.
+            invalidate = getattr(self._token_provider, "invalidate", None)
+            if invalidate is not None:
+                invalidate()
+            reason = f"login refused: {exc.smtp_code} {_text(exc.smtp_error)}"
+            raise TemporaryFailure(reason) from exc
         except smtplib.SMTPResponseException as exc:
             cls = PermanentFailure if 500 <= exc.smtp_code < 600 else TemporaryFailure
             raise cls(f"{exc.smtp_code} {_text(exc.smtp_error)}") from exc
