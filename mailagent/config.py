@@ -14,6 +14,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from mailagent.reports.settings import SummarySettings
+
 
 class ConfigError(Exception):
     """The configuration cannot be used; str() is one line per problem, naming file and key."""
@@ -217,6 +219,7 @@ class Settings(_Section):
     outbox: OutboxSettings = OutboxSettings()
     oauth: OAuthSettings | None = None
     logging: LoggingSettings = LoggingSettings()
+    summary: SummarySettings = SummarySettings()
     path: Path | None = Field(default=None, exclude=True)
 
     @model_validator(mode="after")
