@@ -30,9 +30,10 @@ MAIL_USER="${MAILSERVERS_MAIL_USER:-mailagent-mail}"
 PASSWORD=pw
 DOMAIN=example.test
 # The escalation ladder (IRO, CP chair, team/service manager, head of service, assistant
-# director), social workers, a generic manager, the agent's own mailbox and an outsider.
+# director), social workers, a generic manager, the agent's own mailbox and an outsider; then
+# everyone else rules/directory.example.toml names, so that no test email is refused.
 BASE_USERS=(iro1 iro2 iro3 cpchair1 cpchair2 tm1 tm2 sm1 sm2 hos1 ad1 sw1 sw2 manager agent
-  outsider)
+  outsider hosqa ssm po1 dd1 dcs od1 sd1 ceo learning.academy csmt corporate.parenting)
 PACKAGES=(dovecot-core dovecot-imapd dovecot-lmtpd)
 
 die() {

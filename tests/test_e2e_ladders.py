@@ -16,7 +16,6 @@ Everyone the ladders reach in the example directory has a mailbox on the test se
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -34,14 +33,6 @@ from tests.desk import ESCALATION, Desk, fields, html_of, text_of
 from tests.support import MAILBOX, imap_source, london, smtp_transport
 
 pytestmark = pytest.mark.servers
-
-# The test servers' base users lack some of the directory's people; without a mailbox the
-# SMTP server refuses them, and the agent (rightly) tells the IRO each time. The servers'
-# script adds MAILSERVERS_USERS when the session's servers start, which is after collection.
-_DIRECTORY_PEOPLE = "hosqa ssm po1 dd1 dcs od1 sd1 ceo"
-os.environ["MAILSERVERS_USERS"] = " ".join(
-    filter(None, (os.environ.get("MAILSERVERS_USERS"), _DIRECTORY_PEOPLE))
-)
 
 IRENE = "Irene Reed <iro1@example.test>"
 IVAN = "Ivan Rowe <iro2@example.test>"
