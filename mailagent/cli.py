@@ -69,17 +69,25 @@ def _agent(settings: Settings, **kwargs):  # type: ignore[no-untyped-def]
 def run(
     config: ConfigOption = None,
     once: Annotated[bool, typer.Option("--once", help="One pass, then exit (for cron).")] = False,
+    wait_for_lock: Annotated[
+        float,
+        typer.Option(help="If another mailagent holds the mailbox, wait this many seconds "
+                     "for it before giving up.", min=0),
+    ] = 0.0,
 ) -> None:
     """Watch the mailbox, apply deadlines and send email (the long-running job)."""
+    from mailagent.daemon import AlreadyRunning, instance_lock, run_forever
+    from mailagent.pipeline import run_once
+
     settings = _settings(config)
     _setup_logging(settings)
     _refuse_invalid_rules(settings)
     agent = _agent(settings)
     try:
         if once:
-            from mailagent.pipeline import run_once
-
-            report = run_once(agent)
+            # Even one pass holds the mailbox, so cron and a running daemon never both act.
+            with instance_lock(agent, wait_seconds=wait_for_lock):
+                report = run_once(agent)
             typer.echo(
                 f"fetched {report.fetched}, processed {report.processed}, "
                 f"quarantined {report.quarantined}, already seen {report.duplicates}; "
@@ -87,12 +95,9 @@ def run(
                 f"failed {len(report.delivery.failed)}"
             )
         else:
-            from mailagent.daemon import AlreadyRunning, run_forever
-
-            try:
-                run_forever(agent)
-            except AlreadyRunning as exc:
-                _fail(str(exc), code=3)
+            run_forever(agent, lock_wait_seconds=wait_for_lock)
+    except AlreadyRunning as exc:
+        _fail(str(exc), code=3)
     finally:
         agent.close()
 

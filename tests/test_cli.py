@@ -127,3 +127,20 @@ def test_sweep_dry_run_changes_nothing(tmp_path: Path, now: str) -> None:
     result = runner.invoke(app, ["sweep", "--config", str(config), "--now", now, "--dry-run"])
     assert result.exit_code == 0, result.output
     assert "nothing is due" in result.output
+
+
+def test_run_once_waits_for_no_one_while_a_daemon_holds_the_mailbox(tmp_path: Path) -> None:
+    from mailagent.app import build_agent
+    from mailagent.config import load_settings
+    from mailagent.daemon import instance_lock
+
+    config = _config(tmp_path)
+    agent = build_agent(load_settings(config))
+    try:
+        with instance_lock(agent):
+            result = runner.invoke(app, ["run", "--once", "--config", str(config)])
+        assert result.exit_code == 3
+        assert "already running" in result.output
+    finally:
+        agent.close()
+    assert runner.invoke(app, ["run", "--once", "--config", str(config)]).exit_code == 0
