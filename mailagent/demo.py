@@ -87,6 +87,22 @@ def run_demo(workdir: Path, out: Callable[[str], object] = print) -> None:
               "Learning: Placement plans need a named owner at the review.\n", clock,
               in_reply_to=opening)
         say.step(run_once(agent))
+
+        clock.set(datetime(2026, 12, 31, 14, 30, tzinfo=LONDON))
+        say.heading("Thursday 31 December, 14:30: the IRO recognises good practice")
+        _drop(agent, IRO, "[COMMEND] Placement search started the same day",
+              "Team: North\nSocial worker: Sam Walker\nGood practice: Sam started the "
+              "placement search the day it was agreed and kept the child informed.\n"
+              "Impact on child: The child knew what was happening and felt listened to.\n"
+              "This follows ESC-2026-0001.\n", clock)
+        say.step(run_once(agent))
+
+        clock.set(datetime(2027, 1, 4, 8, 0, tzinfo=LONDON))
+        say.heading("Monday 4 January 2027, 08:00: the IRO team manager's daily summary")
+        from mailagent.reports.summary import send_daily_summary
+
+        send_daily_summary(agent, clock.now())
+        say.step(run_once(agent))
         say.summary(workdir)
     finally:
         agent.close()
@@ -134,6 +150,10 @@ class _Narrator:
                 self.line(f"{held_now_sent} held email(s) sent now.")
             self._seen = len(rows)
             for case in session.exec(select(Case)):
+                if case.ladder_id is None:
+                    self.line(f"{case.kind.replace('_', ' ').capitalize()} {case.ref} is "
+                              f"{case.status}.")
+                    continue
                 stage = self.agent.rules.ladders[case.ladder_id].stage(case.stage_id).name
                 due = ""
                 if case.stage_state == "awaiting_decision":
