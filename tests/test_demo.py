@@ -1,4 +1,5 @@
-"""`mailagent demo` tells a whole escalation: a reply, an automatic escalation, a resolution."""
+"""`mailagent demo` tells a whole escalation (a reply, an automatic escalation, a resolution),
+a commendation and the daily summary."""
 
 from __future__ import annotations
 
@@ -22,6 +23,10 @@ def test_demo_shows_escalation_reply_automatic_escalation_and_resolution(tmp_pat
         '"[ESC-2026-0001] Response received from Sean Mills: please decide" to Irene Reed',
         '"[ESC-2026-0001] Resolved at Stage Two - Service Manager"',
         "Case ESC-2026-0001 is resolved at Stage Two - Service Manager.",
+        "filed GP-2026-0001",
+        '"[GP-2026-0001] Good practice recognised: North Children in Care Team" to Sam Walker',
+        "daily summary for Monday 4 January 2027",
     ):
         assert step in told, step
-    assert len(list((tmp_path / "demo" / "sent" / "new").iterdir())) == 9
+    # 9 about the escalation, 2 about the commendation, 1 daily summary.
+    assert len(list((tmp_path / "demo" / "sent" / "new").iterdir())) == 12
