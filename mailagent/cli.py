@@ -12,6 +12,7 @@ from typing import Annotated
 
 import typer
 
+from mailagent.cli_options import ConfigOption
 from mailagent.config import ConfigError, Settings, default_settings, load_settings
 
 app = typer.Typer(
@@ -26,14 +27,6 @@ rules_app = typer.Typer(
 app.add_typer(db_app, name="db")
 app.add_typer(rules_app, name="rules")
 
-ConfigOption = Annotated[
-    Path | None,
-    typer.Option(
-        "--config", "-c", envvar="MAILAGENT_CONFIG",
-        help="The TOML config file. Without one, the embedded default (SQLite and local "
-        "folders under ./var) is used.",
-    ),
-]
 
 
 def _settings(config: Path | None) -> Settings:

@@ -15,16 +15,8 @@ from zoneinfo import ZoneInfo
 
 import typer
 
-# The same option as mailagent.cli.ConfigOption; repeated here so that importing this module
-# first does not need mailagent.cli half-imported.
-ConfigOption = Annotated[
-    Path | None,
-    typer.Option(
-        "--config", "-c", envvar="MAILAGENT_CONFIG",
-        help="The TOML config file. Without one, the embedded default (SQLite and local "
-        "folders under ./var) is used.",
-    ),
-]
+from mailagent.cli_options import ConfigOption
+
 NowOption = Annotated[
     str | None,
     typer.Option(help="Pretend it is this ISO date-time (local time if no zone)."),
