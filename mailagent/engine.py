@@ -534,10 +534,14 @@ def _remind(session: Session, agent: Agent, case: Case, ladder: Ladder, stage: S
     case.extra = {**case.extra, "reminded": mark}
     session.add(case)
     to_people = stage_recipients(agent, case, stage).to
-    send(session, agent, case, template=ladder.template_for(stage.id, "reminder"),
-         context=case_context(session, agent, case, ladder, recipient_name=_greeting(to_people)),
-         to=to_people, cc=_iro(agent, case), purpose="reminder", key=f"reminder:{mark}",
-         now=now, working_hours=True, automated=True)
+    row = send(session, agent, case, template=ladder.template_for(stage.id, "reminder"),
+               context=case_context(session, agent, case, ladder,
+                                    recipient_name=_greeting(to_people)),
+               to=to_people, cc=_iro(agent, case), purpose="reminder", key=f"reminder:{mark}",
+               now=now, working_hours=True, automated=True)
+    if row is not None:
+        record(session, case, "reminder", now, stage_id=stage.id, outbound_id=row.id,
+               summary=f"Reminder sent to {names(to_people)}")
     return f"{case.ref}: reminder sent for {stage.name}"
 
 
@@ -547,14 +551,17 @@ def _remind_to_decide(session: Session, agent: Agent, case: Case, ladder: Ladder
     due = case.decision_due
     case.decision_due = None
     session.add(case)
-    send(session, agent, case, template=ladder.template_for(stage.id, "decision_reminder"),
-         context=case_context(session, agent, case, ladder,
-                              responder_name=_last_responder(session, case),
-                              decision_deadline_text=context_deadline(agent, due)),
-         to=_iro(agent, case), purpose="decision_reminder",
-         key=f"{case.extra.get('visit', 0)}:{stage.id}:decision_reminder:"
-             f"{due.isoformat() if due else ''}",
-         now=now, working_hours=True, automated=True)
+    context = case_context(session, agent, case, ladder,
+                           responder_name=_last_responder(session, case),
+                           decision_deadline_text=context_deadline(agent, due))
+    key = f"{case.extra.get('visit', 0)}:{stage.id}:decision_reminder:"
+    key += due.isoformat() if due else ""
+    row = send(session, agent, case, template=ladder.template_for(stage.id, "decision_reminder"),
+               context=context, to=_iro(agent, case), purpose="decision_reminder", key=key,
+               now=now, working_hours=True, automated=True)
+    if row is not None:
+        record(session, case, "decision_reminder", now, stage_id=stage.id, outbound_id=row.id,
+               summary="IRO reminded to decide")
     return f"{case.ref}: IRO reminded to decide"
 
 
@@ -615,9 +622,10 @@ def ladder_of(agent: Agent, case: Case) -> Ladder:
 
 def record(session: Session, case: Case, kind: str, now: datetime, *, summary: str,
            actor: str | None = None, stage_id: str | None = None, inbound_id: int | None = None,
-           **detail: Any) -> CaseEvent:
+           outbound_id: int | None = None, **detail: Any) -> CaseEvent:
     event = CaseEvent(case_id=case.id, at=now, kind=kind, stage_id=stage_id or case.stage_id,
-                      actor=actor, inbound_id=inbound_id, detail={"summary": summary, **detail})
+                      actor=actor, inbound_id=inbound_id, outbound_id=outbound_id,
+                      detail={"summary": summary, **detail})
     session.add(event)
     session.flush()
     return event
