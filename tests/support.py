@@ -135,3 +135,32 @@ def headers_of(raw: bytes) -> dict[str, Any]:
         "text": body.get_content() if body else "",
         "message": msg,
     }
+
+
+def write_config(tmp: Path, *, source: dict[str, Any] | None = None,
+                 transport: dict[str, Any] | None = None) -> Path:
+    """A config file like a council officer's, for tests of the command line."""
+
+    def value(v: Any) -> str:
+        if isinstance(v, bool):
+            return "true" if v else "false"
+        if isinstance(v, int | float):
+            return str(v)
+        if isinstance(v, dict):
+            return "{ " + ", ".join(f"{k} = {value(x)}" for k, x in v.items()) + " }"
+        return f'"{v}"'
+
+    def table(name: str, items: dict[str, Any]) -> str:
+        return f"[{name}]\n" + "".join(f"{k} = {value(v)}\n" for k, v in items.items())
+
+    path = tmp / "config.toml"
+    path.write_text("\n".join([
+        table("agent", {"council": "leicestershire", "mailbox": MAILBOX,
+                        "rules_dir": PROJECT_DIR / "rules",
+                        "templates_dir": PROJECT_DIR / "templates", "data_dir": tmp}),
+        table("database", {"url": f"sqlite:///{tmp / 'db.sqlite'}"}),
+        table("directory", {"path": PROJECT_DIR / "rules" / "directory.example.toml"}),
+        table("source", source or {"kind": "maildir", "path": tmp / "mailbox"}),
+        table("transport", transport or {"kind": "files", "path": tmp / "sent"}),
+    ]))
+    return path

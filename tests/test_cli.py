@@ -10,33 +10,13 @@ from typer.testing import CliRunner
 
 from mailagent.cli import app
 from mailagent.config import PROJECT_DIR
+from tests.support import write_config
 
 runner = CliRunner()
 
 
 def _config(tmp_path: Path) -> Path:
-    path = tmp_path / "config.toml"
-    path.write_text(
-        f"""
-[agent]
-council = "leicestershire"
-mailbox = "agent@example.test"
-rules_dir = "{PROJECT_DIR / 'rules'}"
-templates_dir = "{PROJECT_DIR / 'templates'}"
-data_dir = "{tmp_path}"
-[database]
-url = "sqlite:///{tmp_path / 'db.sqlite'}"
-[directory]
-path = "{PROJECT_DIR / 'rules' / 'directory.example.toml'}"
-[source]
-kind = "maildir"
-path = "{tmp_path / 'mailbox'}"
-[transport]
-kind = "files"
-path = "{tmp_path / 'sent'}"
-"""
-    )
-    return path
+    return write_config(tmp_path)
 
 
 def _commands(typer_app, prefix=()):  # type: ignore[no-untyped-def]

@@ -45,6 +45,7 @@ from tests.support import (
     london,
     make_agent,
     make_settings,
+    write_config,
 )
 
 POLL_SECONDS = 60  # far longer than any wait below: a quick result is never a poll's
@@ -276,31 +277,8 @@ def test_a_second_instance_on_postgresql_is_refused_or_waits(postgres_db_url, tm
 
 
 def _config(tmp_path: Path, mailboxes) -> Path:
-    path = tmp_path / "config.toml"
-    path.write_text(f"""
-[agent]
-council = "leicestershire"
-mailbox = "agent@example.test"
-rules_dir = "{PROJECT_DIR / 'rules'}"
-templates_dir = "{PROJECT_DIR / 'templates'}"
-data_dir = "{tmp_path}"
-[database]
-url = "sqlite:///{tmp_path / 'db.sqlite'}"
-[directory]
-path = "{PROJECT_DIR / 'rules' / 'directory.example.toml'}"
-[source]
-kind = "imap"
-host = "{mailboxes.imap_host}"
-port = {mailboxes.imap_port}
-ssl = false
-username = "agent@example.test"
-password = {{ env = "MAILAGENT_TEST_IMAP_PASSWORD" }}
-poll_seconds = {POLL_SECONDS}
-[transport]
-kind = "files"
-path = "{tmp_path / 'sent'}"
-""")
-    return path
+    source = {**imap_source(mailboxes), "poll_seconds": POLL_SECONDS}
+    return write_config(tmp_path, source=source)
 
 
 def _mailagent(*args: str) -> list[str]:

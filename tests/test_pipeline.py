@@ -13,7 +13,14 @@ from typer.testing import CliRunner
 from mailagent.cli import app
 from mailagent.models import Inbound, Outbound
 from mailagent.pipeline import run_once
-from tests.support import ESCALATION_BODY, email_bytes, imap_source, london, smtp_transport
+from tests.support import (
+    ESCALATION_BODY,
+    email_bytes,
+    imap_source,
+    london,
+    smtp_transport,
+    write_config,
+)
 
 pytestmark = pytest.mark.servers
 
@@ -97,33 +104,8 @@ def test_malformed_message_is_quarantined_and_the_next_still_processed(
 
 def test_run_once_from_the_command_line(mailboxes, tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setenv("MAILAGENT_TEST_IMAP_PASSWORD", mailboxes.password)
-    config = tmp_path / "config.toml"
-    config.write_text(
-        f"""
-[agent]
-council = "leicestershire"
-mailbox = "agent@example.test"
-rules_dir = "{Path(__file__).parents[1] / 'rules'}"
-templates_dir = "{Path(__file__).parents[1] / 'templates'}"
-data_dir = "{tmp_path}"
-[database]
-url = "sqlite:///{tmp_path / 'db.sqlite'}"
-[directory]
-path = "{Path(__file__).parents[1] / 'rules' / 'directory.example.toml'}"
-[source]
-kind = "imap"
-host = "{mailboxes.imap_host}"
-port = {mailboxes.imap_port}
-ssl = false
-username = "agent@example.test"
-password = {{ env = "MAILAGENT_TEST_IMAP_PASSWORD" }}
-[transport]
-kind = "smtp"
-host = "{mailboxes.smtp_host}"
-port = {mailboxes.smtp_port}
-security = "none"
-"""
-    )
+    config = write_config(tmp_path, source=imap_source(mailboxes),
+                          transport=smtp_transport(mailboxes))
     mailboxes.append("agent", _escalation())
     result = CliRunner().invoke(app, ["run", "--once", "--config", str(config)])
     assert result.exit_code == 0, result.output
