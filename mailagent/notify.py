@@ -81,8 +81,15 @@ def stage_recipients(agent: Agent, case: Case, stage: Stage) -> Recipients:
     to += [p for p in absent if p is not None]
     to += [p for p in stand_ins(agent, case, stage) if p.email not in {t.email for t in to}]
     to_emails = {p.email for p in to}
-    cc = [p for p in people_for(agent, case, [*stage.cc, "iro"]) if p.email not in to_emails]
+    cc_roles = [*stage.cc, *senders_of(stage), "iro"]
+    cc = [p for p in people_for(agent, case, cc_roles) if p.email not in to_emails]
     return Recipients(to=to, cc=cc)
+
+
+def senders_of(stage: Stage) -> list[str]:
+    """Who sends the stage besides the IRO (the IRO's manager, at higher tiers in some
+    councils): they are copied, and the email says it comes from them."""
+    return [stage.sent_by] if stage.sent_by != "iro" else []
 
 
 def stand_ins(agent: Agent, case: Case, stage: Stage) -> list[Person]:
@@ -156,6 +163,7 @@ def case_context(
         "commands": [{"syntax": s, "meaning": m} for s, m in IRO_COMMANDS],
         "history": history(session, agent, case),
         "notes": [],
+        "sent_by_names": names(people_for(agent, case, senders_of(stage))) or None,
     }
     context.update(extra)
     return context

@@ -28,6 +28,7 @@ def make_settings(
     source: dict[str, Any] | None = None,
     transport: dict[str, Any] | None = None,
     database_url: str | None = None,
+    rules_dir: Path = PROJECT_DIR / "rules",
     **sections: Any,
 ) -> Settings:
     data = {
@@ -35,7 +36,7 @@ def make_settings(
             "council": council,
             "mailbox": MAILBOX,
             "data_dir": str(tmp),
-            "rules_dir": str(PROJECT_DIR / "rules"),
+            "rules_dir": str(rules_dir),
             "templates_dir": str(PROJECT_DIR / "templates"),
         },
         "database": {"url": database_url or f"sqlite:///{tmp / 'test.sqlite'}"},
