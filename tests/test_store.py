@@ -66,3 +66,18 @@ def test_postgresql_migrates_from_empty(postgres_db_url: str) -> None:
         _exercise(engine)
     finally:
         engine.dispose()
+
+
+def test_database_errors_do_not_carry_the_values(tmp_path: Path) -> None:
+    engine = create_db_engine(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    upgrade(engine)
+    opened = datetime(2026, 1, 5, 10, tzinfo=UTC)
+    with Session(engine) as session:
+        session.add(Case(ref="ESC-2026-0001", kind="escalation", iro_email="a@b",
+                         opened_at=opened, fields={"issue": "Amelia Jones"}))
+        session.commit()
+    with Session(engine) as session, pytest.raises(sa.exc.IntegrityError) as caught:
+        session.add(Case(ref="ESC-2026-0001", kind="escalation", iro_email="a@b",
+                         opened_at=opened, fields={"issue": "Amelia Jones"}))
+        session.commit()
+    assert "Amelia" not in str(caught.value)
