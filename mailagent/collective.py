@@ -38,7 +38,6 @@ from mailagent.notify import names, people_for, send
 from mailagent.parse import InboundMessage
 from mailagent.references import REF_RE, format_marker, strip_subject
 
-PREFIX = "CA"
 DRAFT, RAISED, RETURNED = "draft", "raised", "returned"
 AWAITING_ACK, AWAITING_RESPONSE, FOLLOWING_UP = "awaiting_ack", "awaiting_response", "following_up"
 
@@ -66,7 +65,8 @@ def on_new_alert(
         return quarantined("collective alert with no Issue or Evidence")
     year = now.astimezone(agent.calendar.tz).year
     case = Case(
-        ref=engine.next_ref(session, PREFIX, year), kind="collective_alert", status="open",
+        ref=engine.next_ref(session, _prefix(agent), year), kind="collective_alert",
+        status="open",
         team=team, category=fields["category"], iro_email=sender, fields=fields,
         opened_at=now, stage_id=DRAFT, stage_state=DRAFT,
         extra={"root_message_id": msg.message_id, "followups": 0},
@@ -379,6 +379,10 @@ def _greet(people: list[Person]) -> str:
     return " and ".join(p.name for p in people) or "colleague"
 
 
+def _prefix(agent: Agent) -> str:
+    return agent.vocabulary.tags["collective_alert"].ref_prefix
+
+
 def _name(agent: Agent, email: str) -> str:
     person = agent.directory.person_by_email(email)
     return person.name if person else email
@@ -387,8 +391,6 @@ def _name(agent: Agent, email: str) -> str:
 def link_if_named(session: Session, case: Case, text: str) -> Case | None:
     """Link an escalation to the open collective alert whose reference its email names."""
     for match in REF_RE.finditer(text or ""):
-        if match.group(1).upper() != PREFIX:
-            continue
         alert = session.exec(select(Case).where(Case.ref == match.group(0).upper(),
                                                 Case.kind == "collective_alert")).first()
         if alert is not None:

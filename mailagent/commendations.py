@@ -23,8 +23,6 @@ from mailagent.notify import names, people_for, send
 from mailagent.parse import InboundMessage
 from mailagent.references import REF_RE, format_marker
 
-PREFIX = "GP"
-
 
 def on_commendation(
     session: Session, agent: Agent, msg: InboundMessage, cls: Classification, now: datetime,
@@ -39,7 +37,8 @@ def on_commendation(
                        summary="commendation not filed; IRO asked to correct it")
     year = now.astimezone(agent.calendar.tz).year
     case = Case(
-        ref=engine.next_ref(session, PREFIX, year), kind="commendation", status="filed",
+        ref=engine.next_ref(session, agent.vocabulary.tags["commendation"].ref_prefix, year),
+        kind="commendation", status="filed",
         child_ref=fields.get("child"), team=fields.get("team"),
         category=fields.get("category"), iro_email=sender, fields=fields, opened_at=now,
         closed_at=now, linked_ref=fields.get("linked_ref"),
