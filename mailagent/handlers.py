@@ -14,7 +14,7 @@ from datetime import datetime
 from email.utils import formataddr
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from mailagent import engine
 from mailagent.app import Agent
@@ -22,6 +22,7 @@ from mailagent.automated import bounce_details
 from mailagent.classify import Classification
 from mailagent.directory import Person
 from mailagent.fields import Command, RespondBy, example_fields, missing_or_wrong, parse_fields
+from mailagent.inbound import link_to_case
 from mailagent.match import Match, match_case
 from mailagent.models import Case, Inbound, MessageRef
 from mailagent.notify import case_context, names, people_for, send, stage_recipients
@@ -124,7 +125,7 @@ def on_tagged(
                                                         msg.original_message_id) if m],
         conversation=msg.thread_index_conversation,
     )
-    _link_inbound(session, inbound_id, case)
+    link_to_case(session, inbound_id, case.id)
     from mailagent import collective
 
     collective.link_if_named(session, case, f"{msg.subject}\n{cls.reply_text or ''}")
@@ -335,7 +336,7 @@ def on_autoreply(
         return Outcome("processed", "automated reply, not about an open case",
                        summary="automated reply filed")
     case = match.case
-    _link_inbound(session, inbound_id, case)
+    link_to_case(session, inbound_id, case.id)
     engine.record(session, case, "autoreply", now, actor=sender, inbound_id=inbound_id,
                   summary=f"Automatic reply from {_name(agent, sender)}")
     stage = engine.ladder_of(agent, case).stage(case.stage_id)
@@ -362,7 +363,7 @@ def on_bounce(
             break
     if case is None:
         return Outcome("processed", "bounce not about a case email", summary="bounce filed")
-    _link_inbound(session, inbound_id, case)
+    link_to_case(session, inbound_id, case.id)
     failed = [agent.directory.person_by_email(a) or Person(name=a, email=a)
               for a in details.failed_recipients]
     engine.record(session, case, "bounce", now, inbound_id=inbound_id,
@@ -428,17 +429,10 @@ def _outcome_fields(agent: Agent, cls: Classification) -> tuple[str | None, str 
 
 
 def _attach(session: Session, case: Case, msg: InboundMessage, inbound_id: int) -> None:
-    _link_inbound(session, inbound_id, case)
+    link_to_case(session, inbound_id, case.id)
     for message_id in (msg.message_id, msg.original_message_id):
         engine.remember_message(session, case, message_id, "in")
     engine.remember_conversation(session, case, msg.thread_index_conversation)
-
-
-def _link_inbound(session: Session, inbound_id: int, case: Case) -> None:
-    row = session.get(Inbound, inbound_id)
-    if row is not None:
-        row.case_id = case.id
-        session.add(row)
 
 
 def _note_kind(session: Session, inbound_id: int, kind: str) -> None:
@@ -452,5 +446,3 @@ def _name(agent: Agent, email: str) -> str:
     person = agent.directory.person_by_email(email)
     return person.name if person else email
 
-
-__all__ = ["Outcome", "handle_message", "select"]
