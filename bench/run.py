@@ -29,10 +29,10 @@ from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from mailagent.classify import classify  # noqa: E402
 from mailagent.config import PROJECT_DIR  # noqa: E402
-from mailagent.parse import parse_message  # noqa: E402
-from mailagent.vocabulary import load_vocabulary  # noqa: E402
+from mailagent.mail.classify import classify  # noqa: E402
+from mailagent.mail.parse import parse_message  # noqa: E402
+from mailagent.policy.vocabulary import load_vocabulary  # noqa: E402
 from tests.support import ESCALATION_BODY, email_bytes  # noqa: E402
 
 TARGETS = {"parse+classify": 0.10, "whole pass": 0.005}
@@ -71,7 +71,7 @@ def whole_pass_rate(messages: list[bytes]) -> float:
     from mailagent.app import build_agent
     from mailagent.clock import FixedClock
     from mailagent.config import default_settings
-    from mailagent.pipeline import run_once
+    from mailagent.runners.pipeline import run_once
 
     work = Path(tempfile.mkdtemp(prefix="mailagent-bench-"))
     try:

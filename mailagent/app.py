@@ -1,4 +1,4 @@
-"""The running agent's parts, built once from settings and handed to every step."""
+"""The running agent's parts, built once from settings and handed to the runners."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
+from mailagent.cases.office import Office
 from mailagent.clock import Clock, SystemClock
 from mailagent.config import (
     ConfigError,
@@ -20,43 +21,30 @@ from mailagent.config import (
     Settings,
     SmtpTransportSettings,
 )
-from mailagent.directory import Directory, load_directory
-from mailagent.outbox import Sender
-from mailagent.render import Renderer
-from mailagent.rules import RulesError, RuleSet, load_rules
+from mailagent.mail.render import Renderer
+from mailagent.policy.directory import load_directory
+from mailagent.policy.rules import load_rules
+from mailagent.policy.schema import RulesError
+from mailagent.policy.vocabulary import load_vocabulary
+from mailagent.policy.workdays import WorkingCalendar
 from mailagent.sources.base import MailSource
-from mailagent.store import create_db_engine, upgrade
+from mailagent.store.db import create_db_engine, upgrade
 from mailagent.transports.base import Transport
-from mailagent.vocabulary import Vocabulary, load_vocabulary
-from mailagent.workdays import WorkingCalendar
 
 if TYPE_CHECKING:  # the backends are imported only when the config names them
-    from mailagent.exchange import ExchangeMailbox
-    from mailagent.msgraph import GraphClient
-    from mailagent.oauth import OAuthApps
+    from mailagent.microsoft.exchange import ExchangeMailbox
+    from mailagent.microsoft.graph import GraphClient
+    from mailagent.microsoft.oauth import OAuthApps
 
 
 @dataclass
-class Agent:
-    settings: Settings
+class Agent(Office):
+    """The case logic's `Office`, plus the database, the mailbox and the way mail is sent."""
+
     engine: sa.Engine
-    clock: Clock
-    calendar: WorkingCalendar
-    rules: RuleSet
-    directory: Directory
-    vocabulary: Vocabulary
-    renderer: Renderer
     source: MailSource
     transport: Transport
     stopping: threading.Event = field(default_factory=threading.Event)
-
-    @property
-    def sender(self) -> Sender:
-        return Sender(self.settings.agent.mailbox, self.settings.agent.display_name)
-
-    @property
-    def ladder_id(self) -> str:
-        return self.settings.agent.council
 
     def close(self) -> None:
         self.source.close()
@@ -114,7 +102,7 @@ def build_source(
     src = settings.source
     oauth = oauth or oauth_apps(settings)
     if isinstance(src, ImapSourceSettings):
-        from mailagent.oauth import OUTLOOK_SCOPES
+        from mailagent.microsoft.oauth import OUTLOOK_SCOPES
         from mailagent.sources.imap import ImapSource
 
         xoauth2 = src.auth == "xoauth2" and oauth is not None
@@ -127,8 +115,8 @@ def build_source(
             timeout=src.timeout_seconds,
         )
     if isinstance(src, GraphSourceSettings):
-        from mailagent.cursors import DatabaseCursors
         from mailagent.sources.graph import GraphSource
+        from mailagent.store.cursors import DatabaseCursors
 
         engine = engine or create_db_engine(settings.database_url)
         return GraphSource(
@@ -154,7 +142,7 @@ def build_transport(settings: Settings, *, oauth: OAuthApps | None = None) -> Tr
     out = settings.transport
     oauth = oauth or oauth_apps(settings)
     if isinstance(out, SmtpTransportSettings):
-        from mailagent.oauth import OUTLOOK_SCOPES
+        from mailagent.microsoft.oauth import OUTLOOK_SCOPES
         from mailagent.transports.smtp import SmtpTransport
 
         xoauth2 = out.auth == "xoauth2" and oauth is not None
@@ -182,7 +170,7 @@ def oauth_apps(settings: Settings) -> OAuthApps | None:
     """The [oauth] app registration's token providers, if there is one."""
     if settings.oauth is None:
         return None
-    from mailagent.oauth import OAuthApps
+    from mailagent.microsoft.oauth import OAuthApps
 
     return OAuthApps(settings.oauth)
 
@@ -190,8 +178,8 @@ def oauth_apps(settings: Settings) -> OAuthApps | None:
 def _graph_client(
     section: GraphSourceSettings | GraphTransportSettings, oauth: OAuthApps | None
 ) -> GraphClient:
-    from mailagent.msgraph import GraphClient
-    from mailagent.oauth import GRAPH_SCOPES
+    from mailagent.microsoft.graph import GraphClient
+    from mailagent.microsoft.oauth import GRAPH_SCOPES
 
     assert oauth is not None  # the settings insist on [oauth] for Graph
     return GraphClient(
@@ -202,7 +190,7 @@ def _graph_client(
 def _exchange_mailbox(
     settings: Settings, section: EwsSourceSettings | EwsTransportSettings
 ) -> ExchangeMailbox:
-    from mailagent.exchange import ExchangeMailbox
+    from mailagent.microsoft.exchange import ExchangeMailbox
 
     return ExchangeMailbox(
         mailbox=section.mailbox or settings.agent.mailbox,

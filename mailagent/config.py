@@ -14,8 +14,6 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from mailagent.reports.settings import SummarySettings
-
 
 class ConfigError(Exception):
     """The configuration cannot be used; str() is one line per problem, naming file and key."""
@@ -43,6 +41,16 @@ class Secret(_Section):
             except OSError as exc:
                 raise ConfigError(f"cannot read secret file {self.file}: {exc.strerror}") from exc
         return None
+
+
+class SummarySettings(_Section):
+    """The daily summary email: when it goes, to whom, and whether on quiet days."""
+
+    enabled: bool = True
+    send_at: time = Field(default=time(8, 0), description="local time on working days")
+    to: list[str] = Field(default=["iro_team_manager"], description="directory roles")
+    send_empty: bool = Field(default=False, description="send even when there is nothing")
+    per_iro: bool = Field(default=False, description="also send each IRO their own cases")
 
 
 class AgentSettings(_Section):

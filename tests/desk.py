@@ -20,8 +20,8 @@ from sqlmodel import Session, select
 
 from mailagent.app import build_agent
 from mailagent.clock import FixedClock
-from mailagent.models import Case, CaseEvent, Outbound
-from mailagent.pipeline import PassReport, run_once
+from mailagent.runners.pipeline import PassReport, run_once
+from mailagent.store.models import Case, CaseEvent, Outbound
 from tests.clients import parse
 from tests.support import make_settings
 

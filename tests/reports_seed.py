@@ -15,12 +15,12 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from mailagent import engine
 from mailagent.app import Agent
+from mailagent.cases import commands, escalation, steps
+from mailagent.cases.recipients import stage_recipients
 from mailagent.config import PROJECT_DIR
-from mailagent.models import Case, Inbound
-from mailagent.notify import stage_recipients
-from mailagent.store import transaction
+from mailagent.store.db import transaction
+from mailagent.store.models import Case, Inbound
 from tests.support import MAILBOX, email_bytes, london
 
 IRO1, IRO2 = "iro1@example.test", "iro2@example.test"
@@ -56,7 +56,7 @@ class Seeder:
             fields["stage"] = stage
         with transaction(self.agent.engine) as session:
             inbound_id = self._inbound_row(session, iro, now, f"[ESCALATE] {child}")
-            case = engine.open_case(session, self.agent, kind=kind, fields=fields,
+            case = escalation.open_case(session, self.agent, kind=kind, fields=fields,
                                     iro_email=iro, now=now, inbound_id=inbound_id)
             session.get(Inbound, inbound_id).case_id = case.id  # type: ignore[union-attr]
             return case.ref
@@ -65,11 +65,11 @@ class Seeder:
         now = self._at(at)
         with transaction(self.agent.engine) as session:
             case = self._case(session, ref)
-            stage = engine.ladder_of(self.agent, case).stage(case.stage_id)
+            stage = self.agent.ladder_of(case).stage(case.stage_id)
             responder = stage_recipients(self.agent, case, stage).to[0]
             inbound_id = self._inbound_row(session, responder.email, now, f"RE: [{ref}]",
                                            case.id)
-            engine.respond(session, self.agent, case, responder, "We will act on this.", now,
+            escalation.respond(session, self.agent, case, responder, "We will act on this.", now,
                            inbound_id)
             return responder.email
 
@@ -77,34 +77,34 @@ class Seeder:
         now = self._at(at)
         with transaction(self.agent.engine) as session:
             case = self._case(session, ref)
-            engine.escalate(session, self.agent, case, now, actor=case.iro_email,
+            escalation.escalate(session, self.agent, case, now, actor=case.iro_email,
                             to_stage=to_stage)
 
     def step(self, ref: str, at: datetime, step: str) -> None:
         """A time-driven step, as the sweep applies it: timeout, reminder, process_breach."""
         now = self._at(at)
         with transaction(self.agent.engine) as session:
-            engine.apply_due(session, self.agent, self._case(session, ref), step, now)
+            steps.apply_due(session, self.agent, self._case(session, ref), step, now)
 
     def extend(self, ref: str, at: datetime, days: int) -> None:
         now = self._at(at)
         with transaction(self.agent.engine) as session:
             case = self._case(session, ref)
-            engine.extend(session, self.agent, case, now, actor=case.iro_email, days=days)
+            commands.extend(session, self.agent, case, now, actor=case.iro_email, days=days)
 
     def resolve(self, ref: str, at: datetime, outcome: str | None = "Plan agreed.",
                 learning: str | None = "Agree plans at the review.") -> None:
         now = self._at(at)
         with transaction(self.agent.engine) as session:
             case = self._case(session, ref)
-            engine.resolve(session, self.agent, case, now, actor=case.iro_email,
+            commands.resolve(session, self.agent, case, now, actor=case.iro_email,
                            outcome=outcome, learning=learning)
 
     def withdraw(self, ref: str, at: datetime) -> None:
         now = self._at(at)
         with transaction(self.agent.engine) as session:
             case = self._case(session, ref)
-            engine.withdraw(session, self.agent, case, now, actor=case.iro_email,
+            commands.withdraw(session, self.agent, case, now, actor=case.iro_email,
                             reason="The plan changed.")
 
     def other(self, at: datetime, *, kind: str, ref: str, iro: str,
@@ -124,7 +124,7 @@ class Seeder:
     def alert(self, at: datetime, *, ref: str, iro: str, team: str, theme: str,
               raise_at: datetime | None = None) -> str:
         """A collective alert drafted at `at` and, if `raise_at`, agreed and raised then."""
-        from mailagent import collective
+        from mailagent.cases import collective
 
         now = self._at(at)
         with transaction(self.agent.engine) as session:

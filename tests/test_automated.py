@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from mailagent.automated import AutomatedKind, bounce_details, detect_automated
-from mailagent.parse import parse_message
+from mailagent.mail.automated import AutomatedKind, bounce_details, detect_automated
+from mailagent.mail.parse import parse_message
 
 CORPUS = Path(__file__).resolve().parent / "corpus"
 HUMAN_REPLY = {

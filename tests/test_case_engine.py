@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from mailagent.cli import app
+from mailagent.cli.main import app
 from mailagent.config import PROJECT_DIR
 from mailagent.logs import PROTOCOL_LOGGERS
 from tests.clients import (
@@ -679,18 +679,21 @@ def test_pausing_while_the_iro_decides_restarts_their_time_on_resume(desk: Desk)
 def test_one_broken_case_does_not_stop_the_sweep_for_the_others(
     desk: Desk, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from mailagent import engine
+    from dataclasses import replace
+
+    from mailagent.cases.kinds import KINDS
 
     open_case(desk)
     open_case(desk, fields(child="654321"))
-    real = engine.apply_due
+    real = KINDS["escalation"].apply_due
 
     def broken_for_the_first(session, agent, case, step, now):  # type: ignore[no-untyped-def]
         if case.ref == "ESC-2026-0001":
             raise RuntimeError("a template went wrong")
         return real(session, agent, case, step, now)
 
-    monkeypatch.setattr(engine, "apply_due", broken_for_the_first)
+    monkeypatch.setitem(KINDS, "escalation",
+                        replace(KINDS["escalation"], apply_due=broken_for_the_first))
     desk.run(london(2026, 11, 10, 9))
     assert desk.case("ESC-2026-0001").stage_id == "stage_1"
     assert desk.case("ESC-2026-0002").stage_id == "stage_2"

@@ -88,7 +88,7 @@ def test_wrong_month() -> None:
 
 
 def test_command_line(seeded) -> None:
-    from mailagent.cli import app
+    from mailagent.cli.main import app
 
     agent, r, tmp = seeded
     runner = CliRunner()

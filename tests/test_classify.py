@@ -8,11 +8,11 @@ from typing import get_args
 
 import pytest
 
-from mailagent.classify import RULES, classify
-from mailagent.parse import parse_message
-from mailagent.references import REF_PREFIXES
-from mailagent.rules import Problem, RulesError
-from mailagent.vocabulary import TagRule, Vocabulary, check_vocabulary, load_vocabulary
+from mailagent.mail.classify import RULES, classify
+from mailagent.mail.parse import parse_message
+from mailagent.mail.references import REF_PREFIXES
+from mailagent.policy.schema import Problem, RulesError
+from mailagent.policy.vocabulary import TagRule, Vocabulary, check_vocabulary, load_vocabulary
 
 RULES_DIR = Path(__file__).resolve().parents[1] / "rules"
 FIELDS = "Child: 580913\nPlan: LAC\nIssue: The plan has drifted.\n"

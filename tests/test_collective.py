@@ -6,10 +6,10 @@ from __future__ import annotations
 import pytest
 from sqlmodel import Session, select
 
-from mailagent import collective
-from mailagent.models import Case
-from mailagent.pipeline import run_once
-from mailagent.sweep import sweep
+from mailagent.cases import collective
+from mailagent.runners.pipeline import run_once
+from mailagent.runners.sweep import sweep
+from mailagent.store.models import Case
 from tests.support import ESCALATION_BODY, email_bytes, headers_of, london, server_agent
 
 pytestmark = pytest.mark.servers

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from sqlmodel import Session, select
 
-from mailagent.models import Case
-from mailagent.pipeline import run_once
+from mailagent.runners.pipeline import run_once
+from mailagent.store.models import Case
 from tests.support import email_bytes, headers_of, london, server_agent
 
 pytestmark = pytest.mark.servers

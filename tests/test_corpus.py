@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from mailagent.inspection import inspect_bytes
-from mailagent.vocabulary import Vocabulary, load_vocabulary
+from mailagent.mail.inspection import inspect_bytes
+from mailagent.policy.vocabulary import Vocabulary, load_vocabulary
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT / "tests" / "corpus"

@@ -26,7 +26,7 @@ from sqlmodel import Session, func, select
 from mailagent.app import Agent, build_agent
 from mailagent.clock import FixedClock
 from mailagent.config import PROJECT_DIR, load_settings
-from mailagent.daemon import (
+from mailagent.runners.daemon import (
     AlreadyRunning,
     DailyJob,
     _scheduler,
@@ -35,9 +35,9 @@ from mailagent.daemon import (
     instance_lock,
     run_forever,
 )
-from mailagent.models import Inbound, Outbound
-from mailagent.pipeline import run_once
-from mailagent.store import create_db_engine
+from mailagent.runners.pipeline import run_once
+from mailagent.store.db import create_db_engine
+from mailagent.store.models import Inbound, Outbound
 from tests.support import (
     ESCALATION_BODY,
     email_bytes,
@@ -282,7 +282,7 @@ def _config(tmp_path: Path, mailboxes) -> Path:
 
 
 def _mailagent(*args: str) -> list[str]:
-    return [sys.executable, "-c", "from mailagent.cli import main; main()", *args]
+    return [sys.executable, "-c", "from mailagent.cli.main import main; main()", *args]
 
 
 @pytest.mark.servers

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from mailagent.demo import run_demo
+from mailagent.cli.demo import run_demo
 
 
 def test_demo_shows_escalation_reply_automatic_escalation_and_resolution(tmp_path: Path) -> None:

@@ -26,8 +26,8 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session, select
 
-from mailagent.models import Case, Outbound
-from mailagent.rules import Ladder
+from mailagent.policy.ladder import Ladder
+from mailagent.store.models import Case, Outbound
 from tests.clients import gmail_new, gmail_reply, outlook_new, outlook_reply, parse
 from tests.desk import ESCALATION, Desk, fields, html_of, text_of
 from tests.support import MAILBOX, imap_source, london, smtp_transport

@@ -28,8 +28,8 @@ from requests.adapters import BaseAdapter
 
 from mailagent.app import build_agent
 from mailagent.clock import FixedClock
-from mailagent.exchange import ExchangeMailbox
-from mailagent.pipeline import run_once
+from mailagent.microsoft.exchange import ExchangeMailbox
+from mailagent.runners.pipeline import run_once
 from mailagent.sources.base import SourceError
 from mailagent.sources.ews import EwsSource
 from mailagent.transports.base import PermanentFailure, TemporaryFailure

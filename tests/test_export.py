@@ -24,11 +24,11 @@ from typer.testing import CliRunner
 
 from mailagent.app import Agent
 from mailagent.clock import FixedClock
-from mailagent.models import Case, CaseEvent, Inbound, Outbound
-from mailagent.pipeline import run_once
 from mailagent.reports import browser
 from mailagent.reports.export import build_export, write_export
 from mailagent.reports.quarterly import ReportProblem
+from mailagent.runners.pipeline import run_once
+from mailagent.store.models import Case, CaseEvent, Inbound, Outbound
 from tests.reports_seed import config_file
 from tests.support import ESCALATION_BODY, email_bytes, london, make_agent
 
@@ -196,7 +196,7 @@ def test_unknown_case_and_format(driven) -> None:
 
 
 def test_command_line(driven, monkeypatch) -> None:
-    from mailagent.cli import app
+    from mailagent.cli.main import app
 
     agent, tmp, ref = driven
     out = tmp / "cli" / "case.json"

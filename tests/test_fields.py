@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from mailagent.fields import (
+from mailagent.mail.fields import (
     Command,
     RespondBy,
     example_fields,
@@ -16,7 +16,7 @@ from mailagent.fields import (
     parse_commands,
     parse_fields,
 )
-from mailagent.vocabulary import Vocabulary, load_vocabulary
+from mailagent.policy.vocabulary import Vocabulary, load_vocabulary
 
 RULES = Path(__file__).resolve().parents[1] / "rules"
 

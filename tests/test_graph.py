@@ -19,15 +19,15 @@ import pytest
 import respx
 from sqlmodel import Session, select
 
-from mailagent import oauth
 from mailagent.app import build_agent
 from mailagent.clock import FixedClock
-from mailagent.cursors import DatabaseCursors, MemoryCursors
-from mailagent.models import Outbound
-from mailagent.msgraph import GraphClient
-from mailagent.pipeline import run_once
+from mailagent.microsoft import oauth
+from mailagent.microsoft.graph import GraphClient
+from mailagent.runners.pipeline import run_once
 from mailagent.sources.base import SourceError
 from mailagent.sources.graph import GraphSource
+from mailagent.store.cursors import DatabaseCursors, MemoryCursors
+from mailagent.store.models import Outbound
 from mailagent.transports.base import PermanentFailure, TemporaryFailure
 from mailagent.transports.graph import GraphTransport
 from tests.support import ESCALATION_BODY, email_bytes, london, make_settings

@@ -24,13 +24,13 @@ from typing import Any
 
 import pytest
 
-from mailagent import oauth
 from mailagent.app import build_source, build_transport
 from mailagent.clock import FixedClock
-from mailagent.outbox import OutgoingEmail, Sender, deliver_due, queue_email
+from mailagent.microsoft import oauth
 from mailagent.sources.base import SourceError
 from mailagent.sources.imap import ImapSource
-from mailagent.store import create_db_engine, transaction, upgrade
+from mailagent.store.db import create_db_engine, transaction, upgrade
+from mailagent.store.outbox import OutgoingEmail, Sender, deliver_due, queue_email
 from tests.servers import MAILSERVERS_SH, _parse_exports, _run
 from tests.support import email_bytes, make_settings
 from tests.test_oauth import FakeMsal

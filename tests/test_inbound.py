@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
-from mailagent.inbound import mark, record_fetched
 from mailagent.sources.base import FetchedMessage
-from mailagent.store import create_db_engine, upgrade
+from mailagent.store.db import create_db_engine, upgrade
+from mailagent.store.inbound import mark, record_fetched
 
 NOW = datetime(2026, 12, 1, 10, tzinfo=UTC)
 RAW = b"Message-ID: <a@example.test>\r\nSubject: x\r\n\r\nbody\r\n"

@@ -13,9 +13,9 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mailagent.classify import KINDS
-from mailagent.inspection import inspect_bytes
-from mailagent.vocabulary import load_vocabulary
+from mailagent.mail.classify import KINDS
+from mailagent.mail.inspection import inspect_bytes
+from mailagent.policy.vocabulary import load_vocabulary
 
 ROOT = Path(__file__).resolve().parents[1]
 VOCAB = load_vocabulary(ROOT / "rules")

@@ -13,9 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from mailagent.directory import Directory, load_directory
-from mailagent.rules import Ladder, RuleSet, load_rules
-from mailagent.workdays import WorkingCalendar
+from mailagent.policy.directory import Directory, load_directory
+from mailagent.policy.ladder import Ladder
+from mailagent.policy.rules import RuleSet, load_rules
+from mailagent.policy.workdays import WorkingCalendar
 
 ROOT = Path(__file__).resolve().parent.parent
 CAL = WorkingCalendar()

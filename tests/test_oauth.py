@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-from mailagent import oauth
 from mailagent.config import ConfigError, OAuthSettings, settings_from_dict
-from mailagent.oauth import (
+from mailagent.microsoft import oauth
+from mailagent.microsoft.oauth import (
     GRAPH_SCOPES,
     OUTLOOK_SCOPES,
     OAuthApps,

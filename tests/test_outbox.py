@@ -14,9 +14,9 @@ import pytest
 from sqlmodel import Session, select
 
 from mailagent.clock import FixedClock
-from mailagent.models import Outbound
-from mailagent.outbox import OutgoingEmail, Sender, deliver_due, queue_email
-from mailagent.store import create_db_engine, transaction, upgrade
+from mailagent.store.db import create_db_engine, transaction, upgrade
+from mailagent.store.models import Outbound
+from mailagent.store.outbox import OutgoingEmail, Sender, deliver_due, queue_email
 from mailagent.transports.base import PermanentFailure, TemporaryFailure
 from mailagent.transports.files import FilesTransport
 from mailagent.transports.smtp import SmtpTransport
@@ -125,9 +125,9 @@ CRASHER = textwrap.dedent(
     """
     import sys, time
     from datetime import UTC, datetime
-    from mailagent.outbox import OutgoingEmail, Sender, deliver_due, queue_email
+    from mailagent.store.outbox import OutgoingEmail, Sender, deliver_due, queue_email
     from mailagent.clock import FixedClock
-    from mailagent.store import create_db_engine, transaction, upgrade
+    from mailagent.store.db import create_db_engine, transaction, upgrade
 
     url, mode = sys.argv[1], sys.argv[2]
     engine = create_db_engine(url)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from mailagent.parse import (
+from mailagent.mail.parse import (
     Attachment,
     html_to_text,
     message_id_list,

@@ -7,12 +7,13 @@ from email import message_from_bytes, policy
 from pathlib import Path
 
 import pytest
+import time_machine
 from sqlmodel import Session, select
 from typer.testing import CliRunner
 
-from mailagent.cli import app
-from mailagent.models import Inbound, Outbound
-from mailagent.pipeline import run_once
+from mailagent.cli.main import app
+from mailagent.runners.pipeline import run_once
+from mailagent.store.models import Inbound, Outbound
 from tests.support import (
     ESCALATION_BODY,
     email_bytes,
@@ -107,7 +108,9 @@ def test_run_once_from_the_command_line(mailboxes, tmp_path: Path, monkeypatch) 
     config = write_config(tmp_path, source=imap_source(mailboxes),
                           transport=smtp_transport(mailboxes))
     mailboxes.append("agent", _escalation())
-    result = CliRunner().invoke(app, ["run", "--once", "--config", str(config)])
+    # Working hours on a working day, whenever the suite runs: the escalation is not held.
+    with time_machine.travel(london(2026, 12, 2, 10), tick=True):
+        result = CliRunner().invoke(app, ["run", "--once", "--config", str(config)])
     assert result.exit_code == 0, result.output
     assert "fetched 1, processed 1, quarantined 0" in result.output
     assert len(mailboxes.wait_for_mail("tm1", 1)) == 1

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from mailagent.quotes import extract_reply_text, find_html_quote_start, split_reply
+from mailagent.mail.quotes import extract_reply_text, find_html_quote_start, split_reply
 
 HISTORY = "Dear Aisha,\n\nThe issue: contact has not happened.\n[ma:ESC-2026-0042]\n"
 

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mailagent.references import (
+from mailagent.mail.references import (
     REF_PREFIXES,
     find_marker,
     find_subject_ref,

@@ -45,8 +45,8 @@ from mailagent.reports.quarterly import (
     ReportProblem,
     build_quarterly,
     percentile,
-    write_report,
 )
+from mailagent.reports.quarterly_files import write_report
 from tests.reports_seed import config_file, seed_quarter
 from tests.support import london, make_agent
 
@@ -226,7 +226,7 @@ def test_quarter_parsing_and_wrong_formats() -> None:
 
 def test_command_line_writes_the_report(quarter) -> None:
     agent, _, _, tmp = quarter
-    from mailagent.cli import app
+    from mailagent.cli.main import app
 
     out = tmp / "cli.xlsx"
     result = CliRunner().invoke(app, ["report", "quarterly", "--quarter", "2026Q3", "--out",

@@ -9,16 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from mailagent.directory import Directory, load_directory
-from mailagent.rules import (
-    TEMPLATE_PURPOSES,
+from mailagent.policy.directory import Directory, load_directory
+from mailagent.policy.ladder import TEMPLATE_PURPOSES
+from mailagent.policy.rules import (
     CollectiveAlertTemplates,
     CommendationTemplates,
-    Problem,
-    RulesError,
     check_rules,
     load_rules,
 )
+from mailagent.policy.schema import Problem, RulesError
 
 ROOT = Path(__file__).resolve().parent.parent
 RULES = ROOT / "rules"

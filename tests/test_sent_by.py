@@ -10,8 +10,8 @@ from pathlib import Path
 from sqlmodel import Session, select
 
 from mailagent.config import PROJECT_DIR
-from mailagent.models import Outbound
-from mailagent.pipeline import run_once
+from mailagent.runners.pipeline import run_once
+from mailagent.store.models import Outbound
 from tests.support import ESCALATION_BODY, london, make_agent
 
 

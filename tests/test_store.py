@@ -9,8 +9,8 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import Session
 
-from mailagent.models import Case
-from mailagent.store import create_db_engine, upgrade
+from mailagent.store.db import create_db_engine, upgrade
+from mailagent.store.models import Case
 
 TABLES = {"inbound", "case", "case_event", "participant", "message_ref", "conversation_ref",
           "outbound", "source_state", "counter", "alembic_version"}
@@ -42,7 +42,7 @@ def test_sqlite_migrates_from_empty(tmp_path: Path) -> None:
 
 
 def test_sqlite_enforces_foreign_keys(tmp_path: Path) -> None:
-    from mailagent.models import CaseEvent
+    from mailagent.store.models import CaseEvent
 
     engine = create_db_engine(f"sqlite:///{tmp_path / 'db.sqlite'}")
     upgrade(engine)

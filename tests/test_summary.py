@@ -28,7 +28,6 @@ import pytest
 from sqlmodel import Session, select
 from typer.testing import CliRunner
 
-from mailagent.models import Outbound
 from mailagent.reports import browser
 from mailagent.reports.summary import (
     SummarySettings,
@@ -36,6 +35,7 @@ from mailagent.reports.summary import (
     render_summary,
     send_daily_summary,
 )
+from mailagent.store.models import Outbound
 from tests.reports_seed import Seeder, config_file
 from tests.support import london, make_agent
 
@@ -208,7 +208,7 @@ def test_nothing_sent_on_a_quiet_day_unless_configured(tmp_path) -> None:
 
 
 def test_preview_from_the_command_line(seeded) -> None:
-    from mailagent.cli import app
+    from mailagent.cli.main import app
 
     agent, r, tmp = seeded
     runner = CliRunner()

@@ -12,8 +12,8 @@ from pathlib import Path
 
 from sqlmodel import Session, select
 
-from mailagent.models import CaseEvent, Outbound
-from mailagent.pipeline import deliver, run_once
+from mailagent.runners.pipeline import deliver, run_once
+from mailagent.store.models import CaseEvent, Outbound
 from mailagent.transports.base import PermanentFailure, TemporaryFailure
 from mailagent.transports.smtp import PartialDelivery
 from tests.support import ESCALATION_BODY, email_bytes, london, make_agent

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mailagent.workdays import WorkingCalendar
+from mailagent.policy.workdays import WorkingCalendar
 
 LONDON = ZoneInfo("Europe/London")
 CAL = WorkingCalendar()

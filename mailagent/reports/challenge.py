@@ -18,9 +18,8 @@ from typing import Any
 
 from sqlmodel import Session
 
-from mailagent import cases
 from mailagent.app import Agent
-from mailagent.models import Case
+from mailagent.cases import timing as cases
 from mailagent.reports import history
 from mailagent.reports.history import CaseStory, local_day
 from mailagent.reports.quarterly import (
@@ -30,6 +29,7 @@ from mailagent.reports.quarterly import (
     iro_label,
     team_label,
 )
+from mailagent.store.models import Case
 
 
 @dataclass(frozen=True)

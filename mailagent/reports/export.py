@@ -29,10 +29,10 @@ from typing import Any
 from sqlmodel import Session, select
 
 from mailagent.app import Agent
-from mailagent.models import Case, CaseEvent, Inbound, Outbound
-from mailagent.notify import KIND_LABELS, PLAN_LABELS, deadline_words
+from mailagent.cases.notify import KIND_LABELS, PLAN_LABELS, deadline_words
 from mailagent.reports.history import stage_name
 from mailagent.reports.quarterly import ReportProblem, category_label, iro_label, team_label
+from mailagent.store.models import Case, CaseEvent, Inbound, Outbound
 
 
 @dataclass(frozen=True)

@@ -25,9 +25,9 @@ from datetime import date, datetime, timedelta
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from mailagent.models import Case, CaseEvent
-from mailagent.rules import Ladder
-from mailagent.workdays import WorkingCalendar
+from mailagent.policy.ladder import Ladder
+from mailagent.policy.workdays import WorkingCalendar
+from mailagent.store.models import LADDER_KINDS, Case, CaseEvent
 
 INFORMAL_LEVEL = 0
 _TICK = timedelta(microseconds=1)
@@ -41,7 +41,6 @@ PENDING = "pending"  # still at the stage, deadline not yet passed (or the clock
 NOT_DUE = "not_due"  # left the stage before its deadline without a response
 
 CLOSING_KINDS = ("resolved", "withdrawn")
-LADDER_KINDS = ("escalation", "challenge")
 
 
 def stage_level(ladder: Ladder, stage_id: str | None) -> int | None:

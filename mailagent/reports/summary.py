@@ -4,7 +4,7 @@ At the configured local time on working days: what is due today and on the next 
 day, what is overdue and by how many working days, responses waiting for an IRO's decision,
 whole-process clocks over their limit, cases at Head of Service level and above, and what
 happened since the last summary (new cases, resolutions, commendations), with collective
-alerts and suggested themes when `mailagent.collective` provides them.
+alerts and suggested themes when `mailagent.cases.collective` provides them.
 
 `build_summary` reads the database into a `DailySummary` (plain data); `render_summary`
 turns it into the email (templates `daily_summary.txt.j2` and `.html.j2`); and
@@ -15,7 +15,7 @@ number only, never by name, and no free text an IRO wrote is copied into it.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from email.utils import formataddr
@@ -24,16 +24,17 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from mailagent import cases
 from mailagent.app import Agent
-from mailagent.directory import Person
-from mailagent.models import Case, CaseEvent, Outbound
-from mailagent.notify import deadline_words
-from mailagent.outbox import OutgoingEmail, queue_email
-from mailagent.render import Rendered
-from mailagent.reports.history import LADDER_KINDS, is_senior, local_day, stage_name
-from mailagent.reports.settings import SummarySettings
-from mailagent.store import transaction
+from mailagent.cases import collective
+from mailagent.cases import timing as cases
+from mailagent.cases.notify import deadline_words
+from mailagent.config import SummarySettings
+from mailagent.mail.render import Rendered
+from mailagent.policy.directory import Person
+from mailagent.reports.history import is_senior, local_day, stage_name
+from mailagent.store.db import transaction
+from mailagent.store.models import LADDER_KINDS, Case, CaseEvent, Outbound
+from mailagent.store.outbox import OutgoingEmail, queue_email
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +52,7 @@ PURPOSE = "daily_summary"
 
 
 def summary_settings(agent: Agent) -> SummarySettings:
-    """The configured `[summary]` section (`mailagent.reports.settings`), or its defaults."""
+    """The configured `[summary]` section (`mailagent.config.SummarySettings`), or its defaults."""
     found = getattr(agent.settings, "summary", None)
     return found if isinstance(found, SummarySettings) else SummarySettings()
 
@@ -142,9 +143,9 @@ def build_summary(session: Session, agent: Agent, now: datetime, *,
     if for_iro is None:
         sections += [
             Section("alerts", "Collective alerts", "info",
-                    _from_collective("open_alerts", session, agent, now)),
+                    _from_collective(collective.open_alerts(session, agent, now), agent)),
             Section("themes", "Suggested themes", "info",
-                    _from_collective("suggest_themes", session, agent, now)),
+                    _from_collective(collective.suggest_themes(session, agent, now), agent)),
         ]
     local_since = since.astimezone(cal.tz)
     return DailySummary(
@@ -294,17 +295,9 @@ class _Facts:
         )
 
 
-def _from_collective(name: str, session: Session, agent: Agent,
-                     now: datetime) -> tuple[Line, ...]:
-    """Lines from `mailagent.collective.<name>(session, agent, now)`, if it exists."""
-    try:
-        from mailagent import collective
-    except ImportError:
-        return ()
-    provider: Callable[..., Sequence[Any]] | None = getattr(collective, name, None)
-    if provider is None:
-        return ()
-    return tuple(_external_line(agent, item) for item in provider(session, agent, now))
+def _from_collective(items: Sequence[Any], agent: Agent) -> tuple[Line, ...]:
+    """Lines for open collective alerts or suggested themes."""
+    return tuple(_external_line(agent, item) for item in items)
 
 
 def _external_line(agent: Agent, item: Any) -> Line:

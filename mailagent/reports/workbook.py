@@ -17,12 +17,7 @@ import xlsxwriter
 from xlsxwriter.workbook import Workbook
 from xlsxwriter.worksheet import Worksheet
 
-from mailagent.reports.quarterly import (
-    CASE_COLUMNS,
-    Breakdown,
-    OtherCase,
-    QuarterlyReport,
-)
+from mailagent.reports.quarterly import CASE_COLUMNS, Breakdown, OtherCase, QuarterlyReport
 
 COLOURS = {"Resolved": "#107C10", "Withdrawn": "#8A8886", "Open": "#D29200",
            "On time": "#107C10", "Late": "#D29200", "No response": "#A4262C",

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator
 from exchangelib import Account, Folder
 from exchangelib.errors import ErrorItemNotFound
 
-from mailagent.exchange import EXCHANGE_ERRORS, folder_beside_inbox
+from mailagent.microsoft.exchange import EXCHANGE_ERRORS, folder_beside_inbox
 from mailagent.sources.base import FetchedMessage, SourceError
 
 log = logging.getLogger(__name__)

@@ -18,9 +18,9 @@ import logging
 import time
 from collections.abc import Iterator
 
-from mailagent.cursors import CursorStore
-from mailagent.msgraph import GraphClient, GraphError
+from mailagent.microsoft.graph import GraphClient, GraphError
 from mailagent.sources.base import FetchedMessage, SourceError
+from mailagent.store.cursors import CursorStore
 
 log = logging.getLogger(__name__)
 

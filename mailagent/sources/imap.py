@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterator
 from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError, LoginError
 
-from mailagent.oauth import Invalidatable
+from mailagent.microsoft.oauth import Invalidatable
 from mailagent.sources.base import FetchedMessage, SourceError
 
 log = logging.getLogger(__name__)

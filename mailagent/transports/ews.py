@@ -18,7 +18,7 @@ from exchangelib.errors import (
     ErrorSendAsDenied,
 )
 
-from mailagent.exchange import EXCHANGE_ERRORS
+from mailagent.microsoft.exchange import EXCHANGE_ERRORS
 from mailagent.transports.base import PermanentFailure, TemporaryFailure
 from mailagent.transports.mime import with_bcc_for_unnamed
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import base64
 
-from mailagent.msgraph import GraphClient, GraphError
+from mailagent.microsoft.graph import GraphClient, GraphError
 from mailagent.transports.base import PermanentFailure, TemporaryFailure
 from mailagent.transports.mime import with_bcc_for_unnamed
 

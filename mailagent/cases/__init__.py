@@ -1,0 +1,1 @@
+"""Cases: what each email and each deadline does to a case, and the emails it causes."""

@@ -1,0 +1,407 @@
+"""Collective alerts: a theme seen across many children, raised by the IRO service.
+
+The life of an alert, per `rules/collective-alert.toml` (the Leicestershire and "collective
+alerts and good practice" policies):
+
+    draft    an IRO's [COLLECTIVE] email goes to the IRO Group Manager, who replies
+             #agree (with edits) or #return (back to the IROs, with a reason)
+    raised   agreed: shared with the Head of Service for Safeguarding and QA and raised
+             with the relevant Head of Service or Director; a written acknowledgment is due
+             within 2 weeks and a detailed response or plan within 4
+    answered the first reply from whoever it was raised with acknowledges it, the next is
+             the detailed response; then follow-ups every 4 weeks, each also sent to the
+             Children's Senior Management Team and the Corporate Parenting Board, until
+             #resolved
+
+Escalations stay separate cases: an [ESCALATE] email that names the alert's reference is
+linked to it, and the alert lists its linked cases. Themes that recur across open
+escalations are suggested for an alert in the daily summary (`suggest_themes`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlmodel import Session, select
+
+from mailagent.cases import commands
+from mailagent.cases.match import Match
+from mailagent.cases.notify import names, people_for, send
+from mailagent.cases.office import Office
+from mailagent.cases.outcome import Outcome, quarantined
+from mailagent.cases.recipients import name_of
+from mailagent.cases.timeline import next_ref, record, remember_message
+from mailagent.mail.classify import Classification
+from mailagent.mail.fields import Command
+from mailagent.mail.parse import InboundMessage
+from mailagent.mail.references import REF_RE, format_marker, strip_subject
+from mailagent.policy.directory import Person
+from mailagent.store.inbound import link_to_case
+from mailagent.store.models import Case
+
+DRAFT, RAISED, RETURNED = "draft", "raised", "returned"
+AWAITING_ACK, AWAITING_RESPONSE, FOLLOWING_UP = "awaiting_ack", "awaiting_response", "following_up"
+
+
+# -- opening ------------------------------------------------------------------------------
+
+
+def on_new_alert(
+    session: Session, office: Office, msg: InboundMessage, cls: Classification, now: datetime,
+    inbound_id: int,
+) -> Outcome:
+    """An IRO's draft: file it and send it to the IRO Group Manager for agreement."""
+    sender = (msg.from_addr or "").lower()
+    values = {k: v for k, v in cls.fields.values.items() if isinstance(v, str)}
+    team = office.directory.find_team(values["team"]) if values.get("team") else None
+    fields = {
+        "theme": values.get("theme") or _theme_from_subject(msg.subject),
+        "children": values.get("children") or values.get("child") or "not stated",
+        "evidence": values.get("evidence") or values.get("issue") or "",
+        "action_sought": values.get("resolution_sought") or "",
+        "impact": values.get("impact") or "",
+        "category": values.get("category"),
+    }
+    if not fields["evidence"]:
+        return quarantined("collective alert with no Issue or Evidence")
+    year = now.astimezone(office.calendar.tz).year
+    case = Case(
+        ref=next_ref(session, _prefix(office), year), kind="collective_alert",
+        status="open",
+        team=team, category=fields["category"], iro_email=sender, fields=fields,
+        opened_at=now, stage_id=DRAFT, stage_state=DRAFT,
+        extra={"root_message_id": msg.message_id, "followups": 0},
+    )
+    session.add(case)
+    session.flush()
+    remember_message(session, case, msg.message_id, "in")
+    link_to_case(session, inbound_id, case.id)
+    record(session, case, "drafted", now, actor=sender, inbound_id=inbound_id,
+                  summary="Collective alert drafted by the IRO")
+    rules = office.rules.collective_alert
+    managers = people_for(office, case, [rules.agreed_by])
+    send(session, office, case, template=rules.templates.draft,
+         context=alert_context(office, case, recipient_name=_greet(managers)), to=managers,
+         cc=people_for(office, case, ["iro"]), purpose="collective_draft", key="draft",
+         now=now)
+    return Outcome("processed", case_ref=case.ref, summary=f"drafted {case.ref}")
+
+
+def _theme_from_subject(subject: str) -> str:
+    words = [w for w in strip_subject(subject).split() if not w.startswith(("[", "#"))]
+    return " ".join(words) or "collective alert"
+
+
+# -- emails about an alert ----------------------------------------------------------------
+
+
+def on_alert_email(
+    session: Session, office: Office, case: Case, match: Match, msg: InboundMessage,
+    cls: Classification, now: datetime, inbound_id: int,
+) -> Outcome:
+    """#agree / #return / #resolved from the IRO Group Manager; replies from senior managers."""
+    sender = (msg.from_addr or "").lower()
+    link_to_case(session, inbound_id, case.id)
+    rules = office.rules.collective_alert
+    deciders = {p.email for p in people_for(office, case, [rules.agreed_by])}
+    for command in cls.commands:
+        if sender not in deciders | {case.iro_email}:
+            _refuse(session, office, case, command, sender,
+                    "only the IRO Group Manager can agree, return or resolve a collective "
+                    "alert", now, inbound_id)
+        elif command.name == "agree" and case.stage_id == DRAFT and sender in deciders:
+            _edit(case, cls)
+            raise_alert(session, office, case, now, actor=sender)
+        elif command.name == "return" and case.stage_id == DRAFT and sender in deciders:
+            _return(session, office, case, now, sender, command.arg)
+        elif command.name == "resolved" and case.stage_id == RAISED:
+            _resolve(session, office, case, now, sender)
+        elif command.name == "note":
+            commands.note(session, case, now, actor=sender, text=command.arg or "",
+                        inbound_id=inbound_id)
+        else:
+            state = (case.stage_state or case.status).replace("_", " ")
+            _refuse(session, office, case, command, sender,
+                    f"#{command.name} does not apply to a collective alert that is {state}",
+                    now, inbound_id)
+    if cls.commands:
+        return Outcome("processed", case_ref=case.ref, summary=f"{case.ref}: commands")
+    return _on_reply(session, office, case, sender, now, inbound_id)
+
+
+def _refuse(session: Session, office: Office, case: Case, command: Command, sender: str,
+            reason: str, now: datetime, inbound_id: int) -> None:
+    record(session, case, "refused", now, actor=sender, inbound_id=inbound_id,
+                  summary=f"#{command.name} refused: {reason}")
+    person = office.directory.person_by_email(sender) or Person(name=sender, email=sender)
+    context = alert_context(office, case, sender_name=person.name, reason=reason,
+                            command=f"#{command.name}")
+    send(session, office, case, template="command_refused", context=context, to=[person],
+         purpose="command_refused", key=f"refused:{inbound_id}:{command.name}", now=now,
+         automated=True)
+
+
+def _on_reply(session: Session, office: Office, case: Case, sender: str, now: datetime,
+              inbound_id: int) -> Outcome:
+    raised_with = {p.email for p in _raised_with(office, case)}
+    name = name_of(office, sender)
+    if case.stage_id == RAISED and sender in raised_with:
+        if case.stage_state == AWAITING_ACK:
+            case.stage_state = AWAITING_RESPONSE
+            case.extra = {**case.extra, "acknowledged_at": now.isoformat()}
+            what = f"Written acknowledgment from {name}"
+        elif case.stage_state == AWAITING_RESPONSE:
+            case.stage_state = FOLLOWING_UP
+            case.extra = {**case.extra, "responded_at": now.isoformat()}
+            what = f"Detailed response from {name}"
+        else:
+            what = f"Progress update from {name}"
+        session.add(case)
+        record(session, case, "response", now, actor=sender, inbound_id=inbound_id,
+                      summary=what)
+        return Outcome("processed", case_ref=case.ref, summary=f"{case.ref}: {what.lower()}")
+    record(session, case, "reply", now, actor=sender, inbound_id=inbound_id,
+                  summary=f"Email from {name}")
+    return Outcome("processed", case_ref=case.ref, summary=f"{case.ref}: recorded reply")
+
+
+def _edit(case: Case, cls: Classification) -> None:
+    """The Group Manager's #agree may carry edited Theme/Evidence/Action lines."""
+    values = {k: v for k, v in cls.fields.values.items() if isinstance(v, str)}
+    edits = {
+        "theme": values.get("theme"),
+        "evidence": values.get("evidence") or values.get("issue"),
+        "action_sought": values.get("resolution_sought"),
+        "children": values.get("children"),
+    }
+    case.fields = {**case.fields, **{k: v for k, v in edits.items() if v}}
+
+
+def raise_alert(session: Session, office: Office, case: Case, now: datetime, *, actor: str) -> None:
+    """Agreed: share it and raise it, and start the 2- and 4-week clocks."""
+    rules = office.rules.collective_alert
+    sending = office.calendar.next_sending_time(now)
+    raised_day = sending.astimezone(office.calendar.tz).date()
+    ack_due = _weeks_after(office, raised_day, rules.acknowledge_weeks)
+    response_due = _weeks_after(office, raised_day, rules.response_weeks)
+    case.stage_id, case.stage_state = RAISED, AWAITING_ACK
+    case.stage_started_at = sending
+    case.stage_deadline = office.calendar.end_of_day(ack_due)
+    case.extra = {**case.extra, "raised_on": raised_day.isoformat(),
+                  "ack_due": ack_due.isoformat(), "response_due": response_due.isoformat(),
+                  "agreed_by": actor}
+    session.add(case)
+    to = _raised_with(office, case)
+    to_emails = {p.email for p in to}
+    cc = [p for p in people_for(office, case, [*rules.shared_with, rules.agreed_by, "iro"])
+          if p.email not in to_emails]
+    record(session, case, "raised", now, actor=actor,
+                  summary=f"Agreed and raised with {names(to)}", to=sorted(to_emails))
+    send(session, office, case, template=rules.templates.raised,
+         context=alert_context(office, case, recipient_name=_greet(to)), to=to, cc=cc,
+         purpose="collective_raised", key="raised", now=now, working_hours=True)
+
+
+def _return(session: Session, office: Office, case: Case, now: datetime, actor: str,
+            reason: str | None) -> None:
+    case.stage_id = case.stage_state = RETURNED
+    case.status, case.closed_at = "returned", now
+    session.add(case)
+    record(session, case, "returned", now, actor=actor,
+                  summary="Returned to the IROs" + (f": {reason}" if reason else ""))
+    iro = people_for(office, case, ["iro"])
+    context = alert_context(office, case, recipient_name=_greet(iro),
+                            what_overdue="agreement", due_text="(returned)")
+    context["reason"] = reason or "no reason given"
+    send(session, office, case, template="collective_returned", context=context, to=iro,
+         purpose="collective_returned", key="returned", now=now, automated=True)
+
+
+def _resolve(session: Session, office: Office, case: Case, now: datetime, actor: str) -> None:
+    case.status, case.closed_at, case.stage_state = "resolved", now, None
+    session.add(case)
+    record(session, case, "resolved", now, actor=actor,
+                  summary="Collective alert resolved")
+
+
+# -- time ---------------------------------------------------------------------------------
+
+
+def due_steps(office: Office, case: Case, now: datetime) -> list[str]:
+    """The alert's timers that have run out at `now` and not yet been acted on."""
+    if case.status != "open" or case.stage_id != RAISED:
+        return []
+    extra = case.extra
+    steps = []
+    if case.stage_state == AWAITING_ACK and not extra.get("ack_overdue") and now >= _end(
+            office, extra["ack_due"]):
+        steps.append("ack_overdue")
+    if case.stage_state in (AWAITING_ACK, AWAITING_RESPONSE) and not extra.get(
+            "response_overdue") and now >= _end(office, extra["response_due"]):
+        steps.append("response_overdue")
+    if now >= next_followup_at(office, case):
+        steps.append("followup")
+    return steps
+
+
+def next_followup_at(office: Office, case: Case) -> datetime:
+    """Follow-up n is due n x 4 weeks after the detailed response was due."""
+    rules = office.rules.collective_alert
+    n = int(case.extra.get("followups", 0)) + 1
+    due = date.fromisoformat(case.extra["response_due"]) + timedelta(
+        weeks=n * rules.followup_every_weeks)
+    start = datetime.combine(office.calendar.working_day_on_or_after(due),
+                             office.calendar.working_hours[0], tzinfo=office.calendar.tz)
+    return start
+
+
+def apply_due(session: Session, office: Office, case: Case, step: str, now: datetime) -> str:
+    rules = office.rules.collective_alert
+    chasers = people_for(office, case, list(rules.followed_up_by))
+    if step in ("ack_overdue", "response_overdue"):
+        what = "written acknowledgment" if step == "ack_overdue" else "detailed response"
+        due_key = "ack_due" if step == "ack_overdue" else "response_due"
+        case.extra = {**case.extra, step: now.isoformat()}
+        session.add(case)
+        record(session, case, step, now, summary=f"{what.capitalize()} overdue")
+        due_text = office.calendar.format_day(date.fromisoformat(case.extra[due_key]))
+        send(session, office, case, template=rules.templates.overdue,
+             context=alert_context(office, case, recipient_name=_greet(chasers),
+                                   what_overdue=what, due_text=due_text),
+             to=chasers, cc=people_for(office, case, ["iro"]), purpose=step, key=step, now=now,
+             working_hours=True, automated=True)
+        return f"{case.ref}: {what} overdue; {names(chasers)} told"
+    if step == "followup":
+        n = int(case.extra.get("followups", 0)) + 1
+        case.extra = {**case.extra, "followups": n}
+        session.add(case)
+        to = _raised_with(office, case)
+        cc = chasers + people_for(office, case, list(rules.updates_to))
+        record(session, case, "followup", now,
+                      summary=f"Follow-up {n} sent; noted for CSMT and the Corporate "
+                              "Parenting Board")
+        raised = office.calendar.format_day(date.fromisoformat(case.extra["raised_on"]))
+        send(session, office, case, template=rules.templates.followup,
+             context=alert_context(office, case, recipient_name=_greet(to), followup_number=n,
+                                   raised_text=raised),
+             to=to, cc=cc, purpose="collective_followup", key=f"followup:{n}", now=now,
+             working_hours=True)
+        return f"{case.ref}: follow-up {n} sent"
+    raise ValueError(f"unknown step {step!r}")
+
+
+# -- what the summary shows ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ThemeSuggestion:
+    team: str
+    category: str
+    case_refs: tuple[str, ...]
+
+
+def suggest_themes(session: Session, office: Office, now: datetime) -> list[ThemeSuggestion]:
+    """Open escalations of one category in one team, often enough to suggest an alert."""
+    rule = office.rules.collective_alert.suggest
+    since = now - timedelta(weeks=rule.within_weeks)
+    cases = session.exec(
+        select(Case).where(Case.kind.in_(("escalation", "challenge")),  # type: ignore[attr-defined]
+                           Case.status == "open", Case.opened_at >= since)
+    ).all()
+    groups: dict[tuple[str, str], list[str]] = {}
+    for case in cases:
+        if case.team and case.category and case.linked_ref is None:
+            groups.setdefault((case.team, case.category), []).append(case.ref)
+    return [ThemeSuggestion(team, category, tuple(sorted(refs)))
+            for (team, category), refs in sorted(groups.items())
+            if len(refs) >= rule.min_cases]
+
+
+def open_alerts(session: Session, office: Office, now: datetime) -> list[dict[str, Any]]:
+    """Every open alert with where it stands and its timers, for the daily summary."""
+    alerts = session.exec(
+        select(Case).where(Case.kind == "collective_alert", Case.status == "open")
+        .order_by(Case.id)
+    ).all()
+    out = []
+    for case in alerts:
+        linked = linked_cases(session, case)
+        row: dict[str, Any] = {"ref": case.ref, "theme": case.fields.get("theme"),
+                               "state": case.stage_state, "linked": [c.ref for c in linked]}
+        if case.stage_id == RAISED:
+            row.update(ack_due=case.extra["ack_due"], response_due=case.extra["response_due"],
+                       next_followup=next_followup_at(office, case).date().isoformat(),
+                       overdue=[k for k in ("ack_overdue", "response_overdue")
+                                if case.extra.get(k)])
+        out.append(row)
+    return out
+
+
+def linked_cases(session: Session, alert: Case) -> list[Case]:
+    return list(session.exec(select(Case).where(Case.linked_ref == alert.ref)
+                             .order_by(Case.id)))
+
+
+def alert_context(office: Office, case: Case, **extra: Any) -> dict[str, Any]:
+    iro = office.directory.person_by_email(case.iro_email)
+    f = case.fields
+    return {
+        "case": {"ref": case.ref, "theme": f.get("theme"), "children": f.get("children"),
+                 "evidence": f.get("evidence"), "action_sought": f.get("action_sought"),
+                 "iro_name": iro.name if iro else case.iro_email},
+        "ack_due_text": _day_text(office, case.extra.get("ack_due")),
+        "response_due_text": _day_text(office, case.extra.get("response_due")),
+        "mailbox": office.settings.agent.mailbox,
+        "marker": format_marker(case.ref),
+        **extra,
+    }
+
+
+# -- helpers ------------------------------------------------------------------------------
+
+
+def _raised_with(office: Office, case: Case) -> list[Person]:
+    return people_for(office, case, list(office.rules.collective_alert.raised_with))
+
+
+def _weeks_after(office: Office, day: date, weeks: int) -> date:
+    return office.calendar.working_day_on_or_after(day + timedelta(weeks=weeks))
+
+
+def _end(office: Office, iso_day: str) -> datetime:
+    return office.calendar.end_of_day(date.fromisoformat(iso_day))
+
+
+def _day_text(office: Office, iso_day: str | None) -> str:
+    return office.calendar.format_day(date.fromisoformat(iso_day)) if iso_day else ""
+
+
+def _greet(people: list[Person]) -> str:
+    return " and ".join(p.name for p in people) or "colleague"
+
+
+def _prefix(office: Office) -> str:
+    return office.vocabulary.tags["collective_alert"].ref_prefix
+
+
+def _name(office: Office, email: str) -> str:
+    person = office.directory.person_by_email(email)
+    return person.name if person else email
+
+
+def link_if_named(session: Session, case: Case, text: str) -> Case | None:
+    """Link an escalation to the open collective alert whose reference its email names."""
+    for match in REF_RE.finditer(text or ""):
+        alert = session.exec(select(Case).where(Case.ref == match.group(0).upper(),
+                                                Case.kind == "collective_alert")).first()
+        if alert is not None:
+            case.linked_ref = alert.ref
+            session.add(case)
+            record(session, case, "linked", case.opened_at,
+                          summary=f"Linked to collective alert {alert.ref}")
+            record(session, alert, "linked", case.opened_at,
+                          summary=f"Escalation {case.ref} linked")
+            return alert
+    return None

@@ -1,0 +1,94 @@
+"""What to do with each email, once it is understood: open, answer, decide, or file.
+
+`handle_message` is the one place every inbound email meets the cases. It finds the case
+the email belongs to and hands it to that kind of case (`kinds`). A person's mistake
+(missing fields, an unknown case, a request the rules refuse) is answered in plain English;
+mail that no rule covers, or from someone who may not act, is quarantined with its reason
+for a person to look at. Machine mail is never answered.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from sqlmodel import Session
+
+from mailagent.cases import answers, machine
+from mailagent.cases.kinds import KINDS, kind_of
+from mailagent.cases.match import match_case
+from mailagent.cases.office import Office
+from mailagent.cases.outcome import Outcome, quarantined
+from mailagent.cases.timeline import record, remember_conversation, remember_message
+from mailagent.mail.classify import Classification
+from mailagent.mail.parse import InboundMessage
+from mailagent.policy.vocabulary import TAG_KINDS
+from mailagent.store.inbound import link_to_case
+from mailagent.store.models import Case, Inbound
+
+log = logging.getLogger(__name__)
+
+
+
+def handle_message(
+    session: Session, office: Office, inbound_id: int, msg: InboundMessage,
+    cls: Classification,
+) -> Outcome:
+    """Act on one understood email inside the caller's transaction."""
+    _note_kind(session, inbound_id, cls.kind)
+    sender = (msg.from_addr or "").lower()
+    if not sender:
+        return quarantined("no sender address")
+    now = office.clock.now()
+    if cls.kind == "bounce":
+        return machine.on_bounce(session, office, msg, now, inbound_id)
+    match = match_case(
+        session,
+        sender=sender,
+        message_ids=[*reversed(msg.in_reply_to), *reversed(msg.references)],
+        marker_ref=cls.marker_ref,
+        subject_ref=cls.subject_ref,
+        conversation=msg.thread_index_conversation,
+        child_ref=cls.child_ref if cls.kind in ("reply", "command") else None,
+    )
+    if cls.kind == "autoreply":
+        return machine.on_autoreply(session, office, match, sender, now, inbound_id)
+    if cls.kind in TAG_KINDS:
+        return open_work(session, office, cls.kind, msg, cls, now, inbound_id)
+    if match is None:
+        if cls.kind == "reply" and cls.tag in TAG_KINDS and office.directory.is_iro(sender):
+            # The IRO answering our "please correct" email with the corrected fields.
+            return open_work(session, office, cls.tag, msg, cls, now, inbound_id)
+        return answers.on_unmatched(session, office, msg, cls, now, inbound_id)
+    case = match.case
+    _attach(session, case, msg, inbound_id)
+    if match.weak:
+        record(session, case, "weak_match", now, actor=sender, inbound_id=inbound_id,
+               summary="Email matched by sender and child reference only")
+    return kind_of(case).on_email(session, office, case, match, msg, cls, now, inbound_id)
+
+
+def open_work(
+    session: Session, office: Office, kind: str, msg: InboundMessage, cls: Classification,
+    now: datetime, inbound_id: int,
+) -> Outcome:
+    """A tagged email: new work of `kind`, if an IRO sent it."""
+    sender = (msg.from_addr or "").lower()
+    if not office.directory.is_iro(sender):
+        log.warning("tagged email from someone who is not an IRO", extra={"inbound_id": inbound_id})
+        return quarantined("unauthorised sender: not an IRO in the directory")
+    return KINDS[kind].open(session, office, kind, msg, cls, now, inbound_id)
+
+
+def _attach(session: Session, case: Case, msg: InboundMessage, inbound_id: int) -> None:
+    link_to_case(session, inbound_id, case.id)
+    for message_id in (msg.message_id, msg.original_message_id):
+        remember_message(session, case, message_id, "in")
+    remember_conversation(session, case, msg.thread_index_conversation)
+
+
+def _note_kind(session: Session, inbound_id: int, kind: str) -> None:
+    row = session.get(Inbound, inbound_id)
+    if row is not None:
+        row.kind = kind
+        session.add(row)

@@ -1,0 +1,82 @@
+"""The kinds of case, and what each does with new work, with email about it, and with time.
+
+`dispatch` and the sweep look a case's kind up here instead of choosing with if-chains.
+A tag kind (rules/tags.toml) and a case's `kind` column use the same names; a positive
+challenge that goes formal becomes an escalation, run by the same functions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlmodel import Session
+
+from mailagent.cases import collective, commendations, opening, replies, steps
+from mailagent.cases.match import Match
+from mailagent.cases.office import Office
+from mailagent.cases.outcome import Outcome
+from mailagent.mail.classify import Classification
+from mailagent.mail.parse import InboundMessage
+from mailagent.store.models import Case
+
+OpenFn = Callable[[Session, Office, str, InboundMessage, Classification, datetime, int], Outcome]
+EmailFn = Callable[
+    [Session, Office, Case, Match, InboundMessage, Classification, datetime, int], Outcome
+]
+
+
+@dataclass(frozen=True)
+class CaseKind:
+    """One kind of case: how it opens, answers email, and which timers it runs."""
+
+    name: str
+    open: OpenFn
+    on_email: EmailFn
+    due_steps: Callable[[Office, Case, datetime], list[str]]
+    apply_due: Callable[[Session, Office, Case, str, datetime], str]
+    describe_due: Callable[[Office, Case, str], str]
+    # Whether its stages have an addressee who answers for them (and may be away).
+    has_stages: bool = False
+
+
+def _no_steps(office: Office, case: Case, now: datetime) -> list[str]:
+    return []
+
+
+def _no_apply(session: Session, office: Office, case: Case, step: str, now: datetime) -> str:
+    raise ValueError(f"a {case.kind} has no timed step {step!r}")
+
+
+def _plain_step(office: Office, case: Case, step: str) -> str:
+    return step.replace("_", " ")
+
+
+_ESCALATION = dict(
+    open=opening.open_from_email, on_email=replies.on_escalation_email,
+    due_steps=steps.due_steps, apply_due=steps.apply_due, describe_due=steps.describe_due,
+    has_stages=True,
+)
+
+KINDS: dict[str, CaseKind] = {
+    "escalation": CaseKind("escalation", **_ESCALATION),
+    "challenge": CaseKind("challenge", **_ESCALATION),
+    "commendation": CaseKind(
+        "commendation",
+        open=lambda s, o, _kind, m, c, n, i: commendations.on_commendation(s, o, m, c, n, i),
+        on_email=commendations.on_commendation_email,
+        due_steps=_no_steps, apply_due=_no_apply, describe_due=_plain_step,
+    ),
+    "collective_alert": CaseKind(
+        "collective_alert",
+        open=lambda s, o, _kind, m, c, n, i: collective.on_new_alert(s, o, m, c, n, i),
+        on_email=collective.on_alert_email,
+        due_steps=collective.due_steps, apply_due=collective.apply_due,
+        describe_due=_plain_step,
+    ),
+}
+
+
+def kind_of(case: Case) -> CaseKind:
+    return KINDS[case.kind]

@@ -1,0 +1,80 @@
+"""Mail no person wrote, about a case: an out-of-office brings in the deputy, a bounce
+tells the IRO who did not receive the case's email."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from sqlmodel import Session
+
+from mailagent.cases import escalation
+from mailagent.cases.match import Match
+from mailagent.cases.notify import case_context, send
+from mailagent.cases.office import Office
+from mailagent.cases.outcome import Outcome
+from mailagent.cases.recipients import name_of, names, people_for, stage_recipients
+from mailagent.cases.timeline import record
+from mailagent.mail.automated import bounce_details
+from mailagent.mail.parse import InboundMessage
+from mailagent.policy.directory import Person
+from mailagent.store.inbound import link_to_case
+from mailagent.store.models import (
+    Case,
+    MessageRef,
+)
+
+log = logging.getLogger(__name__)
+
+
+def on_autoreply(
+    session: Session, office: Office, match: Match | None, sender: str, now: datetime,
+    inbound_id: int,
+) -> Outcome:
+    """An out-of-office from a stage's addressee sends the stage email to their deputy."""
+    if match is None or match.case.status != "open":
+        return Outcome("processed", "automated reply, not about an open case",
+                       summary="automated reply filed")
+    case = match.case
+    link_to_case(session, inbound_id, case.id)
+    record(session, case, "autoreply", now, actor=sender, inbound_id=inbound_id,
+                  summary=f"Automatic reply from {name_of(office, sender)}")
+    stage = office.ladder_of(case).stage(case.stage_id)
+    addressee = next(
+        (p for p in stage_recipients(office, case, stage).to if p.email == sender), None
+    )
+    person = office.directory.person_by_email(sender)
+    if addressee is None or person is None or case.stage_state == "paused":
+        return Outcome("processed", case_ref=case.ref, summary="automated reply recorded")
+    return Outcome("processed", case_ref=case.ref, summary=escalation.stand_in(
+        session, office, case, person, now))
+
+
+def on_bounce(
+    session: Session, office: Office, msg: InboundMessage, now: datetime, inbound_id: int
+) -> Outcome:
+    """A bounce of our email tells the IRO that the person did not receive it."""
+    details = bounce_details(msg)
+    case = None
+    for message_id in details.original_message_ids:
+        ref = session.get(MessageRef, message_id)
+        if ref is not None and ref.direction == "out":
+            case = session.get(Case, ref.case_id)
+            break
+    if case is None:
+        return Outcome("processed", "bounce not about a case email", summary="bounce filed")
+    link_to_case(session, inbound_id, case.id)
+    failed = [office.directory.person_by_email(a) or Person(name=a, email=a)
+              for a in details.failed_recipients]
+    record(session, case, "bounce", now, inbound_id=inbound_id,
+                  summary=f"Email not delivered to {names(failed) or 'a recipient'}")
+    if failed and all(p.email == case.iro_email for p in failed):
+        # The IRO's own address failed: an email to tell them would bounce too.
+        return Outcome("processed", case_ref=case.ref, summary=f"{case.ref}: bounce to the IRO")
+    ladder = office.ladder_of(case)
+    context = case_context(session, office, case, ladder,
+                           failed_names=names(failed) or "one of the recipients")
+    send(session, office, case, template="bounce_notice", context=context,
+         to=people_for(office, case, ["iro"]), purpose="bounce_notice",
+         key=f"bounce:{inbound_id}", now=now, automated=True)
+    return Outcome("processed", case_ref=case.ref, summary=f"{case.ref}: bounce; IRO told")

@@ -1,0 +1,199 @@
+"""A case's emails: what they say (the template context) and queueing them in the outbox.
+
+Every email renders from a template pair, threads under the IRO's first email, carries the
+case's marker, and is queued in the outbox inside the caller's transaction. A cap on
+emails per recipient per case per day stops a runaway loop."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from email.utils import formataddr
+from typing import Any
+
+from sqlmodel import Session, select
+
+from mailagent.cases.office import Office
+from mailagent.cases.recipients import names, people_for, senders_of
+from mailagent.mail.references import format_marker
+from mailagent.policy.directory import Person
+from mailagent.policy.ladder import Ladder
+from mailagent.store.models import (
+    Case,
+    CaseEvent,
+    Outbound,
+    Participant,
+)
+from mailagent.store.outbox import Attachment, OutgoingEmail, queue_email
+
+log = logging.getLogger(__name__)
+
+KIND_LABELS = {"escalation": "Escalation", "challenge": "Positive challenge"}
+
+
+PLAN_LABELS = {"LAC": "Looked-after child (LAC)", "CP": "Child protection plan (CP)"}
+
+
+IRO_COMMANDS = (
+    ("#resolved", "the matter is resolved (add Outcome: and Learning: lines)"),
+    ("#escalate", "escalate to the next stage"),
+    ("#escalate to <stage>", "go straight to a stage of your choice"),
+    ("#extend <N>", "give N more working days"),
+    ("#pause <reason>", "stop the clock (for example while a hearing is awaited)"),
+    ("#resume", "restart the clock"),
+    ("#cafcass", "record that a CAFCASS referral is being considered (LAC only)"),
+    ("#note <text>", "add a note to the case record"),
+    ("#withdraw", "withdraw the escalation"),
+)
+
+
+def deadline_words(office: Office, at: datetime | None) -> tuple[str, str]:
+    """("Tuesday 29 December 2026", "Tue 29 Dec") for a deadline instant (end of its day)."""
+    if at is None:
+        return ("(no deadline)", "(no deadline)")
+    day = (at - timedelta(microseconds=1)).astimezone(office.calendar.tz).date()
+    return office.calendar.format_day(day), f"{day:%a} {day.day} {day:%b}"
+
+
+def deadline_text(office: Office, at: datetime | None) -> str:
+    """A deadline in words, e.g. "Tuesday 29 December 2026"."""
+    return deadline_words(office, at)[0]
+
+
+def case_context(
+    session: Session, office: Office, case: Case, ladder: Ladder, **extra: Any
+) -> dict[str, Any]:
+    """What every case template may use."""
+    stage = ladder.stage(case.stage_id) if case.stage_id else ladder.first_stage
+    long_text, short_text = deadline_words(office, case.stage_deadline)
+    iro = office.directory.person_by_email(case.iro_email)
+    fields = case.fields
+    context: dict[str, Any] = {
+        "case": {
+            "ref": case.ref,
+            "kind_label": KIND_LABELS.get(case.kind, case.kind.title()),
+            "child_ref": case.child_ref,
+            "plan": case.plan,
+            "plan_label": PLAN_LABELS.get(case.plan or "", case.plan or "not given"),
+            "team": fields.get("team_name") or case.team,
+            "category": fields.get("category_label") or case.category,
+            "issue": fields.get("issue", ""),
+            "impact": fields.get("impact", ""),
+            "resolution_sought": fields.get("resolution_sought", ""),
+            "iro_name": iro.name if iro else case.iro_email,
+            "iro_email": case.iro_email,
+        },
+        "stage": {
+            "id": stage.id,
+            "name": stage.name,
+            "informal": not stage.formal,
+            "on_timeout": stage.on_timeout,
+            "deadline_text": long_text,
+            "deadline_short": short_text,
+        },
+        "mailbox": office.settings.agent.mailbox,
+        "marker": format_marker(case.ref),
+        "commands": [{"syntax": s, "meaning": m} for s, m in IRO_COMMANDS],
+        "history": history(session, office, case),
+        "notes": [],
+        "sent_by_names": names(people_for(office, case, senders_of(stage))) or None,
+    }
+    context.update(extra)
+    return context
+
+
+def history(session: Session, office: Office, case: Case) -> list[dict[str, str]]:
+    """The case's timeline in words, for the emails that carry the whole story."""
+    events = session.exec(
+        select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(CaseEvent.id)
+    ).all()
+    lines = []
+    for event in events:
+        what = event.detail.get("summary")
+        if what:
+            local = event.at.astimezone(office.calendar.tz)
+            # What the manager answered and what the IRO noted travel with the case, so
+            # whoever receives it next has the whole story.
+            said = event.detail.get("text") if event.kind in ("response", "note") else None
+            lines.append({"when": f"{local:%d %b %Y %H:%M}", "what": what, "text": said or ""})
+    return lines
+
+
+def send(
+    session: Session,
+    office: Office,
+    case: Case,
+    *,
+    template: str,
+    context: dict[str, Any],
+    to: list[Person],
+    cc: list[Person] | None = None,
+    purpose: str,
+    key: str,
+    now: datetime,
+    working_hours: bool = False,
+    automated: bool = False,
+    attachments: list[Attachment] | None = None,
+) -> Outbound | None:
+    """Render `template` and queue it for this case, once per `key`."""
+    dedupe_key = f"{case.ref}:{key}"
+    if session.exec(select(Outbound.id).where(Outbound.dedupe_key == dedupe_key)).first():
+        return None
+    cc = [p for p in cc or [] if p.email not in {t.email for t in to}]
+    to, cc = _under_cap(session, office, case, to, now), _under_cap(session, office, case, cc, now)
+    if not to:
+        if cc:
+            to, cc = cc, []
+        else:
+            log.warning("no recipient for %s", purpose, extra={"case_ref": case.ref})
+            return None
+    rendered = office.renderer.render(template, context)
+    root = case.extra.get("root_message_id")
+    email = OutgoingEmail(
+        to=[formataddr((p.name, p.email)) for p in to],
+        cc=[formataddr((p.name, p.email)) for p in cc],
+        subject=rendered.subject,
+        text=rendered.text,
+        html=rendered.html,
+        in_reply_to=root,
+        references=[root] if root else [],
+        automated=automated,
+        attachments=attachments or [],
+    )
+    not_before = office.calendar.next_sending_time(now) if working_hours else now
+    row = queue_email(
+        session, email, sender=office.sender, purpose=purpose,
+        dedupe_key=dedupe_key, now=now, not_before=not_before, case_id=case.id,
+    )
+    add_participants(session, case, [*to, *cc])
+    return row
+
+
+def add_participants(session: Session, case: Case, people: list[Person]) -> None:
+    for person in people:
+        query = select(Participant).where(
+            Participant.case_id == case.id, Participant.email == person.email
+        )
+        if session.exec(query).first() is None:
+            session.add(
+                Participant(case_id=case.id, email=person.email, role=person.role or "other")
+            )
+    session.flush()
+
+
+def _under_cap(
+    session: Session, office: Office, case: Case, people: list[Person], now: datetime
+) -> list[Person]:
+    cap = office.settings.agent.max_emails_per_recipient_per_case_per_day
+    since = now - timedelta(days=1)
+    rows = session.exec(
+        select(Outbound).where(Outbound.case_id == case.id, Outbound.created_at >= since)
+    ).all()
+    kept = []
+    for person in people:
+        count = sum(person.email in row.recipients for row in rows)
+        if count >= cap:
+            log.warning("daily cap reached for a recipient", extra={"case_ref": case.ref})
+        else:
+            kept.append(person)
+    return kept

@@ -1,0 +1,1 @@
+"""The `mailagent` command line."""

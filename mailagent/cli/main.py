@@ -1,0 +1,223 @@
+"""The `mailagent` command: each sub-command parses its options and calls one function."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+from datetime import date, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from mailagent.cli import reports
+from mailagent.cli.common import fail, open_agent, settings_from, setup_logging
+from mailagent.cli.options import ConfigOption
+from mailagent.config import Settings
+
+app = typer.Typer(
+    help="Tracks IRO and CP chair escalations up a council's management ladder by email.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+db_app = typer.Typer(help="The database.", no_args_is_help=True)
+rules_app = typer.Typer(
+    help="The council's rules (ladders, tags, categories).", no_args_is_help=True
+)
+app.add_typer(db_app, name="db")
+app.add_typer(rules_app, name="rules")
+reports.register(app)
+
+
+@app.command()
+def run(
+    config: ConfigOption = None,
+    once: Annotated[bool, typer.Option("--once", help="One pass, then exit (for cron).")] = False,
+    wait_for_lock: Annotated[
+        float,
+        typer.Option(help="If another mailagent holds the mailbox, wait this many seconds "
+                     "for it before giving up.", min=0),
+    ] = 0.0,
+) -> None:
+    """Watch the mailbox, apply deadlines and send email (the long-running job)."""
+    from mailagent.runners.daemon import AlreadyRunning, instance_lock, run_forever
+    from mailagent.runners.pipeline import run_once
+
+    settings = settings_from(config)
+    setup_logging(settings)
+    _refuse_invalid_rules(settings)
+    agent = open_agent(settings)
+    try:
+        if once:
+            # Even one pass holds the mailbox, so cron and a running daemon never both act.
+            with instance_lock(agent, wait_seconds=wait_for_lock):
+                report = run_once(agent)
+            typer.echo(
+                f"fetched {report.fetched}, processed {report.processed}, "
+                f"quarantined {report.quarantined}, already seen {report.duplicates}; "
+                f"sent {report.delivery.sent}, retrying {report.delivery.retrying}, "
+                f"failed {len(report.delivery.failed)}"
+            )
+        else:
+            run_forever(agent, lock_wait_seconds=wait_for_lock)
+    except AlreadyRunning as exc:
+        fail(str(exc), code=3)
+    finally:
+        agent.close()
+
+
+def _refuse_invalid_rules(settings: Settings) -> None:
+    problems = _rule_problems(settings, settings.resolve(settings.agent.rules_dir))
+    if problems:
+        fail("mailagent will not start: the rules have problems:\n" + "\n".join(problems))
+
+
+def _rule_problems(settings: Settings, rules_dir: Path) -> list[str]:
+    from mailagent.policy.directory import load_directory
+    from mailagent.policy.rules import check_rules
+
+    try:
+        directory = load_directory(settings.resolve(settings.directory.path))
+    except Exception as exc:  # the directory's own problems are reported, not raised
+        return [str(exc)]
+    problems = check_rules(rules_dir, directory, settings.resolve(settings.agent.templates_dir))
+    return [str(problem) for problem in problems]
+
+
+@app.command()
+def demo(
+    workdir: Annotated[
+        Path, typer.Option("--dir", help="Where the demo keeps its database and mail.")
+    ] = Path("var/demo"),
+) -> None:
+    """Play a scripted escalation on the embedded default and say what happened."""
+    from mailagent.cli.demo import run_demo
+
+    run_demo(workdir, out=typer.echo)
+
+
+@db_app.command("upgrade")
+def db_upgrade(config: ConfigOption = None) -> None:
+    """Create or migrate the database schema to the latest version."""
+    from mailagent.store.db import create_db_engine, upgrade
+
+    settings = settings_from(config)
+    upgrade(create_db_engine(settings.database_url))
+    typer.echo("database is up to date")
+
+
+@rules_app.command("check")
+def rules_check(
+    rules_dir: Annotated[Path | None, typer.Argument(help="Rules folder to check.")] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Validate ladders, tags, categories, roles and templates; one line per problem."""
+    settings = settings_from(config)
+    folder = rules_dir or settings.resolve(settings.agent.rules_dir)
+    problems = _rule_problems(settings, folder)
+    for line in problems:
+        typer.echo(line)
+    if problems:
+        raise typer.Exit(1)
+    typer.echo(f"{folder}: all rules are valid")
+
+
+@app.command()
+def deadline(
+    start: Annotated[str, typer.Argument(help="Day 0, as YYYY-MM-DD or an ISO date-time.")],
+    working_days: Annotated[int, typer.Option("--working-days", "-n", min=0)],
+    closure: Annotated[
+        list[str] | None, typer.Option(help="A council closure day (YYYY-MM-DD); repeatable.")
+    ] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Print the date N working days after START (ISO 8601)."""
+    from mailagent.policy.workdays import WorkingCalendar
+
+    settings = settings_from(config)
+    try:
+        closures = [date.fromisoformat(day) for day in closure or []]
+        begin = datetime.fromisoformat(start)
+    except ValueError as exc:
+        fail(f"not a date: {exc}")
+    cal = settings.calendar
+    calendar = WorkingCalendar(
+        timezone=cal.timezone, closures=[*cal.closures, *closures], cutoff=cal.cutoff,
+        working_hours=(cal.working_hours_start, cal.working_hours_end),
+    )
+    if len(start) > 10:  # a moment: apply the cut-off and the non-working-day rule
+        from zoneinfo import ZoneInfo
+
+        moment = begin if begin.tzinfo else begin.replace(tzinfo=ZoneInfo(cal.timezone))
+        day0 = calendar.receipt_day(moment)
+    else:
+        day0 = begin.date()
+    typer.echo(calendar.add_working_days(day0, working_days).isoformat())
+
+
+@app.command()
+def inspect(
+    file: Annotated[Path, typer.Argument(help="An .eml file ('-' for standard input).")],
+    config: ConfigOption = None,
+) -> None:
+    """Say what one email is, as JSON, without touching the database."""
+    from mailagent.mail.inspection import inspect_bytes
+    from mailagent.policy.vocabulary import load_vocabulary
+
+    settings = settings_from(config)
+    try:
+        raw = sys.stdin.buffer.read() if str(file) == "-" else file.read_bytes()
+    except OSError as exc:
+        fail(f"cannot read {file}: {exc.strerror}")
+    vocabulary = load_vocabulary(settings.resolve(settings.agent.rules_dir))
+    typer.echo(json.dumps(inspect_bytes(raw, vocabulary), ensure_ascii=False, indent=2))
+
+
+@app.command()
+def sweep(
+    config: ConfigOption = None,
+    now: Annotated[
+        str | None, typer.Option(help="Pretend it is this ISO date-time (UTC if no zone).")
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Print what would happen; change nothing.")
+    ] = False,
+) -> None:
+    """Apply every due reminder, escalation and follow-up once."""
+    from mailagent.clock import FixedClock, SystemClock
+    from mailagent.runners.sweep import sweep as run_sweep
+
+    settings = settings_from(config)
+    setup_logging(settings)
+    clock = FixedClock(datetime.fromisoformat(now)) if now else SystemClock()
+    agent = open_agent(settings, clock=clock)
+    try:
+        actions = run_sweep(agent, clock.now(), dry_run=dry_run)
+    finally:
+        agent.close()
+    for action in actions:
+        typer.echo(action)
+    if not actions:
+        typer.echo("nothing is due")
+
+
+@app.command()
+def status(config: ConfigOption = None) -> None:
+    """Say what the agent is doing, when it last heard from the mailbox, and what is queued."""
+    from mailagent.cli.status import describe_status
+
+    settings = settings_from(config)
+    agent = open_agent(settings)
+    try:
+        typer.echo(describe_status(agent))
+    finally:
+        agent.close()
+
+
+def main() -> None:  # pragma: no cover - console entry point
+    os.environ.setdefault("PYTHONIOENCODING", "utf-8")
+    logging.captureWarnings(True)
+    app()
+

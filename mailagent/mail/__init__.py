@@ -1,0 +1,1 @@
+"""Reading email: parsing, quotes, automated mail, references, fields, classification."""

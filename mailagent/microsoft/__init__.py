@@ -1,0 +1,1 @@
+"""Microsoft 365 and Exchange: Graph over HTTP, EWS, OAuth tokens."""

@@ -1,0 +1,1 @@
+"""The council's rules as data: ladders, vocabulary, directory, working days."""

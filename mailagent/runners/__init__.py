@@ -1,0 +1,1 @@
+"""What runs: one pass, the sweep, the long-running daemon."""

@@ -1,0 +1,1 @@
+"""The database: tables, migrations, the inbound record and the outbox."""

@@ -1,0 +1,183 @@
+"""The tables: inbound mail, cases and their events, the outbox, and the mailbox's sync state.
+
+Datetimes are stored in UTC. `UtcDateTime` makes SQLite (which keeps no timezone) hand them
+back aware, so the rest of the code never meets a naive datetime.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import JSON, Column, Field, LargeBinary, SQLModel
+
+
+class UtcDateTime(sa.types.TypeDecorator):
+    """A timezone-aware UTC datetime on every database."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _utc(nullable: bool = False, index: bool = False) -> Any:
+    return Field(default=None, sa_column=Column(UtcDateTime(), nullable=nullable, index=index))
+
+
+class Inbound(SQLModel, table=True):
+    """Every message fetched, stored before anything acts on it."""
+
+    __tablename__ = "inbound"
+
+    id: int | None = Field(default=None, primary_key=True)
+    digest: str = Field(unique=True, max_length=64, description="sha256 of the raw bytes")
+    source: str = Field(max_length=300)
+    source_uid: str = Field(max_length=300)
+    uidvalidity: int | None = None
+    message_id: str | None = Field(default=None, max_length=998, index=True)
+    raw: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    received_at: datetime = _utc()
+    status: str = Field(default="new", max_length=20, index=True)
+    kind: str | None = Field(default=None, max_length=30)
+    reason: str | None = None
+    case_id: int | None = Field(default=None, foreign_key="case.id", index=True)
+    processed_at: datetime | None = _utc(nullable=True)
+
+
+# The kinds of case that climb a council's ladder (the others are commendations and
+# collective alerts).
+LADDER_KINDS = ("escalation", "challenge")
+
+
+class Case(SQLModel, table=True):
+    """One escalation, challenge, commendation or collective alert, and where it stands."""
+
+    __tablename__ = "case"
+
+    id: int | None = Field(default=None, primary_key=True)
+    ref: str = Field(unique=True, max_length=40)
+    kind: str = Field(max_length=30)
+    ladder_id: str | None = Field(default=None, max_length=100)
+    status: str = Field(default="open", max_length=20, index=True)
+    child_ref: str | None = Field(default=None, max_length=100, index=True)
+    plan: str | None = Field(default=None, max_length=10)
+    team: str | None = Field(default=None, max_length=200)
+    category: str | None = Field(default=None, max_length=100)
+    iro_email: str = Field(max_length=320, index=True)
+    fields: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    stage_id: str | None = Field(default=None, max_length=100)
+    stage_started_at: datetime | None = _utc(nullable=True)
+    stage_deadline: datetime | None = _utc(nullable=True, index=True)
+    stage_state: str | None = Field(default=None, max_length=30)
+    paused_working_days_left: int | None = None
+    process_started_at: datetime | None = _utc(nullable=True)
+    process_deadline: datetime | None = _utc(nullable=True)
+    decision_due: datetime | None = _utc(nullable=True)
+    linked_ref: str | None = Field(
+        default=None, max_length=40, index=True,
+        description="an escalation's collective alert, or the escalation a commendation follows",
+    )
+    outcome: str | None = None
+    learning: str | None = None
+    opened_at: datetime = _utc()
+    closed_at: datetime | None = _utc(nullable=True)
+    extra: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class CaseEvent(SQLModel, table=True):
+    """The case's timeline: what happened, when, and who did it (no email bodies)."""
+
+    __tablename__ = "case_event"
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="case.id", index=True)
+    at: datetime = _utc()
+    kind: str = Field(max_length=50)
+    stage_id: str | None = Field(default=None, max_length=100)
+    actor: str | None = Field(default=None, max_length=320)
+    inbound_id: int | None = Field(default=None, foreign_key="inbound.id")
+    outbound_id: int | None = Field(default=None, foreign_key="outbound.id")
+    detail: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class Participant(SQLModel, table=True):
+    """Someone on a case's thread: only they may attach to it by a guessable reference."""
+
+    __tablename__ = "participant"
+    __table_args__ = (sa.UniqueConstraint("case_id", "email", "role"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="case.id", index=True)
+    email: str = Field(max_length=320, index=True)
+    role: str = Field(max_length=100)
+
+
+class MessageRef(SQLModel, table=True):
+    """A Message-ID we sent or received on a case, for In-Reply-To/References matching."""
+
+    __tablename__ = "message_ref"
+
+    message_id: str = Field(primary_key=True, max_length=998)
+    case_id: int = Field(foreign_key="case.id", index=True)
+    direction: str = Field(max_length=3)
+
+
+class ConversationRef(SQLModel, table=True):
+    """An Outlook conversation (the first 22 bytes of Thread-Index) seen on a case."""
+
+    __tablename__ = "conversation_ref"
+
+    conversation: str = Field(primary_key=True, max_length=100)
+    case_id: int = Field(foreign_key="case.id", index=True)
+
+
+class Outbound(SQLModel, table=True):
+    """The outbox: an email is written here with the state change that caused it, then sent."""
+
+    __tablename__ = "outbound"
+
+    id: int | None = Field(default=None, primary_key=True)
+    dedupe_key: str = Field(unique=True, max_length=300)
+    message_id: str = Field(unique=True, max_length=998)
+    case_id: int | None = Field(default=None, foreign_key="case.id", index=True)
+    purpose: str = Field(max_length=50)
+    recipients: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    raw: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    created_at: datetime = _utc()
+    not_before: datetime = _utc(index=True)
+    status: str = Field(default="queued", max_length=20, index=True)
+    attempts: int = 0
+    last_error: str | None = None
+    sent_at: datetime | None = _utc(nullable=True)
+
+
+class SourceState(SQLModel, table=True):
+    """Per mailbox folder: the UIDVALIDITY we synced against and when we last heard from it."""
+
+    __tablename__ = "source_state"
+
+    source: str = Field(primary_key=True, max_length=300)
+    uidvalidity: int | None = None
+    last_seen_at: datetime | None = _utc(nullable=True)
+    cursor: str | None = None
+
+
+class Counter(SQLModel, table=True):
+    """Reference counters per prefix and year (ESC-2026-0001...)."""
+
+    __tablename__ = "counter"
+
+    name: str = Field(primary_key=True, max_length=50)
+    value: int = 0
