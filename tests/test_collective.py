@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from sqlmodel import Session, select
 
-from mailagent.cases import collective
+from mailagent.cases import themes
 from mailagent.runners.pipeline import run_once
 from mailagent.runners.sweep import sweep
 from mailagent.store.models import Case
@@ -153,16 +153,16 @@ def test_escalations_link_to_an_alert_and_themes_are_suggested(
                 sender="iro1@example.test", subject=f"[ESCALATE] placement {n}", body=body))
         run_once(agent)
         with Session(agent.engine) as session:
-            (alert,) = collective.open_alerts(session, agent, agent.clock.now())
+            (alert,) = themes.open_alerts(session, agent, agent.clock.now())
             assert alert["linked"] == ["ESC-2026-0001"]
             # Two unlinked open placement escalations in North: below the rule's 3.
-            assert collective.suggest_themes(session, agent, agent.clock.now()) == []
+            assert themes.suggest_themes(session, agent, agent.clock.now()) == []
         mailboxes.append("agent", email_bytes(
             sender="iro2@example.test", subject="[ESCALATE] placement 4",
             body=ESCALATION_BODY.replace("123456", "987654")))
         run_once(agent)
         with Session(agent.engine) as session:
-            (theme,) = collective.suggest_themes(session, agent, agent.clock.now())
+            (theme,) = themes.suggest_themes(session, agent, agent.clock.now())
         assert (theme.team, theme.category) == ("north", "placement")
         assert theme.case_refs == ("ESC-2026-0002", "ESC-2026-0003", "ESC-2026-0004")
     finally:

@@ -24,9 +24,9 @@ from mailagent.clock import FixedClock
 from mailagent.microsoft import oauth
 from mailagent.microsoft.graph import GraphClient
 from mailagent.runners.pipeline import run_once
-from mailagent.sources.base import SourceError
+from mailagent.sources.base import MemoryCursors, SourceError
 from mailagent.sources.graph import GraphSource
-from mailagent.store.cursors import DatabaseCursors, MemoryCursors
+from mailagent.store.cursors import DatabaseCursors
 from mailagent.store.models import Outbound
 from mailagent.transports.base import PermanentFailure, TemporaryFailure
 from mailagent.transports.graph import GraphTransport

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from mailagent.mail.html import html_to_text
 from mailagent.mail.parse import (
     Attachment,
-    html_to_text,
     message_id_list,
     normalise_message_id,
     parse_message,

@@ -20,7 +20,6 @@ escalations are suggested for an alert in the daily summary (`suggest_themes`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -290,58 +289,6 @@ def apply_due(session: Session, office: Office, case: Case, step: str, now: date
              working_hours=True)
         return f"{case.ref}: follow-up {n} sent"
     raise ValueError(f"unknown step {step!r}")
-
-
-# -- what the summary shows ---------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ThemeSuggestion:
-    team: str
-    category: str
-    case_refs: tuple[str, ...]
-
-
-def suggest_themes(session: Session, office: Office, now: datetime) -> list[ThemeSuggestion]:
-    """Open escalations of one category in one team, often enough to suggest an alert."""
-    rule = office.rules.collective_alert.suggest
-    since = now - timedelta(weeks=rule.within_weeks)
-    cases = session.exec(
-        select(Case).where(Case.kind.in_(("escalation", "challenge")),  # type: ignore[attr-defined]
-                           Case.status == "open", Case.opened_at >= since)
-    ).all()
-    groups: dict[tuple[str, str], list[str]] = {}
-    for case in cases:
-        if case.team and case.category and case.linked_ref is None:
-            groups.setdefault((case.team, case.category), []).append(case.ref)
-    return [ThemeSuggestion(team, category, tuple(sorted(refs)))
-            for (team, category), refs in sorted(groups.items())
-            if len(refs) >= rule.min_cases]
-
-
-def open_alerts(session: Session, office: Office, now: datetime) -> list[dict[str, Any]]:
-    """Every open alert with where it stands and its timers, for the daily summary."""
-    alerts = session.exec(
-        select(Case).where(Case.kind == "collective_alert", Case.status == "open")
-        .order_by(Case.id)
-    ).all()
-    out = []
-    for case in alerts:
-        linked = linked_cases(session, case)
-        row: dict[str, Any] = {"ref": case.ref, "theme": case.fields.get("theme"),
-                               "state": case.stage_state, "linked": [c.ref for c in linked]}
-        if case.stage_id == RAISED:
-            row.update(ack_due=case.extra["ack_due"], response_due=case.extra["response_due"],
-                       next_followup=next_followup_at(office, case).date().isoformat(),
-                       overdue=[k for k in ("ack_overdue", "response_overdue")
-                                if case.extra.get(k)])
-        out.append(row)
-    return out
-
-
-def linked_cases(session: Session, alert: Case) -> list[Case]:
-    return list(session.exec(select(Case).where(Case.linked_ref == alert.ref)
-                             .order_by(Case.id)))
 
 
 def alert_context(office: Office, case: Case, **extra: Any) -> dict[str, Any]:

@@ -17,7 +17,7 @@ from html.parser import HTMLParser
 
 from mailparser_reply import EmailReplyParser
 
-from mailagent.mail.parse import html_to_text
+from mailagent.mail.html import html_to_text
 
 # Languages whose quote headers need two or more header lines, so ordinary lines such as
 # "Do: ..." cannot cut a reply short (the library's Polish pattern needs only one line).

@@ -46,3 +46,24 @@ class MailSource(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+class CursorStore(Protocol):
+    """Where a source keeps its place between runs (a Graph delta link)."""
+
+    def load(self, source: str) -> str | None: ...
+
+    def save(self, source: str, cursor: str | None) -> None: ...
+
+
+class MemoryCursors:
+    """Cursors in memory only, lost when the process ends (tests)."""
+
+    def __init__(self) -> None:
+        self._cursors: dict[str, str | None] = {}
+
+    def load(self, source: str) -> str | None:
+        return self._cursors.get(source)
+
+    def save(self, source: str, cursor: str | None) -> None:
+        self._cursors[source] = cursor

@@ -19,8 +19,7 @@ import time
 from collections.abc import Iterator
 
 from mailagent.microsoft.graph import GraphClient, GraphError
-from mailagent.sources.base import FetchedMessage, SourceError
-from mailagent.store.cursors import CursorStore
+from mailagent.sources.base import CursorStore, FetchedMessage, SourceError
 
 log = logging.getLogger(__name__)
 

@@ -2,18 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Protocol
-
 import sqlalchemy as sa
 from sqlmodel import Session
 
 from mailagent.store.models import SourceState
-
-
-class CursorStore(Protocol):
-    def load(self, source: str) -> str | None: ...
-
-    def save(self, source: str, cursor: str | None) -> None: ...
 
 
 class DatabaseCursors:
@@ -33,16 +25,3 @@ class DatabaseCursors:
             state.cursor = cursor
             session.add(state)
             session.commit()
-
-
-class MemoryCursors:
-    """Cursors in memory only, lost when the process ends (tests)."""
-
-    def __init__(self) -> None:
-        self._cursors: dict[str, str | None] = {}
-
-    def load(self, source: str) -> str | None:
-        return self._cursors.get(source)
-
-    def save(self, source: str, cursor: str | None) -> None:
-        self._cursors[source] = cursor

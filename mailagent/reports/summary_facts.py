@@ -1,0 +1,241 @@
+"""The daily summary's facts: the queries behind each section, as lines that name a case by
+its reference and the child by record number only."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Session, select
+
+from mailagent.app import Agent
+from mailagent.cases import timing as cases
+from mailagent.cases.notify import deadline_words
+from mailagent.reports.history import is_senior, local_day, stage_name
+from mailagent.store.models import LADDER_KINDS, Case, CaseEvent
+
+ALERT_STATES = {
+    "draft": "draft, waiting for the IRO Group Manager's agreement",
+    "awaiting_ack": "waiting for a written acknowledgment",
+    "awaiting_response": "acknowledged; waiting for the detailed response",
+    "following_up": "following up",
+}
+
+
+@dataclass(frozen=True)
+class Line:
+    """One line of a section: a case (by reference) and what there is to say about it."""
+
+    ref: str
+    note: str
+    child_ref: str = ""
+    stage: str = ""
+    team: str = ""
+    iro: str = ""
+
+
+class Facts:
+    """The queries behind each section; every method returns the section's lines."""
+
+    def __init__(self, session: Session, agent: Agent, now: datetime,
+                 for_iro: str | None) -> None:
+        self.session, self.agent, self.now, self.for_iro = session, agent, now, for_iro
+        self.cal = agent.calendar
+        query = select(Case).where(Case.status == "open",
+                                   Case.kind.in_(LADDER_KINDS))  # type: ignore[attr-defined]
+        self.open = [c for c in session.exec(query.order_by(Case.opened_at, Case.id))
+                     if self._mine(c)]
+
+    def _mine(self, case: Case) -> bool:
+        return self.for_iro is None or case.iro_email == self.for_iro.lower()
+
+    def _line(self, case: Case, note: str) -> Line:
+        ladder = self.agent.rules.ladders.get(case.ladder_id or self.agent.ladder_id)
+        iro = self.agent.directory.person_by_email(case.iro_email)
+        return Line(
+            ref=case.ref,
+            note=note,
+            child_ref=case.child_ref or "",
+            stage=(stage_name(ladder, case.stage_id) if ladder else case.stage_id)
+            if case.stage_id else "",
+            team=case.fields.get("team_name") or case.team or "",
+            iro=iro.name if iro else case.iro_email,
+        )
+
+    def _waiting(self) -> list[Case]:
+        return [c for c in self.open if c.stage_deadline is not None
+                and c.stage_state in (cases.AWAITING_RESPONSE, cases.OVERDUE)]
+
+    def overdue(self) -> tuple[Line, ...]:
+        today = local_day(self.cal, self.now)
+        found = []
+        for case in self._waiting():
+            assert case.stage_deadline is not None
+            if self.now < case.stage_deadline:
+                continue
+            last_day = cases.deadline_day(self.cal, case.stage_deadline)
+            days = self.cal.working_days_between(last_day, today)
+            late = f"{days} working day{'s' if days != 1 else ''} overdue" if days else "overdue"
+            found.append((days, self._line(case, f"{late} (due by end of {short_day(last_day)})")))
+        return tuple(line for _, line in sorted(found, key=lambda item: -item[0]))
+
+    def due_on(self, day: date) -> tuple[Line, ...]:
+        return tuple(
+            self._line(case, f"response due by end of {short_day(day)}")
+            for case in self._waiting()
+            if case.stage_deadline is not None and self.now < case.stage_deadline
+            and cases.deadline_day(self.cal, case.stage_deadline) == day
+        )
+
+    def awaiting_decision(self) -> tuple[Line, ...]:
+        lines = []
+        for case in self.open:
+            if case.stage_state != cases.AWAITING_DECISION:
+                continue
+            response = self.session.exec(
+                select(CaseEvent)
+                .where(CaseEvent.case_id == case.id, CaseEvent.kind == "response")
+                .order_by(sa.desc(CaseEvent.at), sa.desc(CaseEvent.id))
+            ).first()
+            said = ""
+            if response is not None:
+                who = response.detail.get("summary", "").removeprefix("Response from ")
+                said = f"response from {who} on {short_day(local_day(self.cal, response.at))}"
+            due = (f"decision due by end of {deadline_words(self.agent, case.decision_due)[1]}"
+                   if case.decision_due else "IRO reminded to decide")
+            lines.append(self._line(case, "; ".join(p for p in (said, due) if p)))
+        return tuple(lines)
+
+    def process_breaches(self) -> tuple[Line, ...]:
+        today = local_day(self.cal, self.now)
+        lines = []
+        for case in self.open:
+            if case.process_deadline is None or self.now < case.process_deadline:
+                continue
+            last_day = cases.deadline_day(self.cal, case.process_deadline)
+            days = self.cal.working_days_between(last_day, today)
+            over = f"{days} working day{'s' if days != 1 else ''} over" if days else "over"
+            lines.append(self._line(
+                case, f"whole process {over} (limit ended {short_day(last_day)})"))
+        return tuple(lines)
+
+    def senior(self) -> tuple[Line, ...]:
+        lines = []
+        for case in self.open:
+            ladder = self.agent.rules.ladders.get(case.ladder_id or self.agent.ladder_id)
+            if ladder is None or not is_senior(ladder, case.stage_id):
+                continue
+            since = (f"since {short_day(local_day(self.cal, case.stage_started_at))}"
+                     if case.stage_started_at else "")
+            state = {
+                cases.AWAITING_RESPONSE: "response due by end of "
+                + deadline_words(self.agent, case.stage_deadline)[1],
+                cases.AWAITING_DECISION: "waiting for the IRO's decision",
+                cases.OVERDUE: "response overdue",
+                cases.PAUSED: "paused",
+            }.get(case.stage_state or "", case.stage_state or "")
+            lines.append(self._line(case, "; ".join(p for p in (since, state) if p)))
+        return tuple(lines)
+
+    def opened_since(self, since: datetime) -> tuple[Line, ...]:
+        query = select(Case).where(
+            Case.opened_at >= since, Case.opened_at < self.now,
+            Case.kind.in_(LADDER_KINDS),  # type: ignore[attr-defined]
+        ).order_by(Case.opened_at, Case.id)
+        return tuple(
+            self._line(case, f"opened {_when(self.cal, case.opened_at)}; "
+                       f"response due by end of "
+                       f"{deadline_words(self.agent, case.stage_deadline)[1]}")
+            for case in self.session.exec(query) if self._mine(case)
+        )
+
+    def closed_since(self, since: datetime) -> tuple[Line, ...]:
+        query = select(Case).where(
+            Case.closed_at >= since, Case.closed_at < self.now,  # type: ignore[operator]
+            Case.kind.in_(LADDER_KINDS),  # type: ignore[attr-defined]
+        ).order_by(Case.closed_at, Case.id)
+        return tuple(
+            self._line(case, f"{case.status} {_when(self.cal, case.closed_at)}"
+                       + ("" if case.status != "resolved" or case.outcome
+                          else "; outcome not yet recorded"))
+            for case in self.session.exec(query) if self._mine(case) and case.closed_at
+        )
+
+    def commendations_since(self, since: datetime) -> tuple[Line, ...]:
+        query = select(Case).where(
+            Case.opened_at >= since, Case.opened_at < self.now, Case.kind == "commendation"
+        ).order_by(Case.opened_at, Case.id)
+        return tuple(
+            self._line(case, f"good practice recognised {_when(self.cal, case.opened_at)}")
+            for case in self.session.exec(query) if self._mine(case)
+        )
+
+
+def from_collective(items: Sequence[Any], agent: Agent) -> tuple[Line, ...]:
+    """Lines for open collective alerts or suggested themes."""
+    return tuple(_external_line(agent, item) for item in items)
+
+
+def _external_line(agent: Agent, item: Any) -> Line:
+    """A line for an open collective alert (a dict: ref, theme, state, linked, ack_due,
+    response_due, next_followup, overdue) or a suggested theme (team, category,
+    case_refs); anything else is shown by its `ref` and its words, or as a string."""
+    if isinstance(item, str):
+        return Line(ref="", note=item)
+
+    def get(key: str) -> Any:
+        return item.get(key) if isinstance(item, dict) else getattr(item, key, None)
+
+    if get("case_refs") is not None and get("category") is not None:
+        return _theme_line(agent, get("team"), get("category"), list(get("case_refs")))
+    parts = [str(words) for words in (get("theme") or get("title") or get("summary")
+                                      or get("text"),) if words]
+    if get("state"):
+        parts.append(ALERT_STATES.get(str(get("state")), str(get("state")).replace("_", " ")))
+    for key, words in (("ack_due", "acknowledgment due by end of"),
+                       ("response_due", "response due by end of"),
+                       ("next_followup", "next follow-up")):
+        if get(key):
+            parts.append(f"{words} {_day_words(get(key))}")
+    overdue = get("overdue") or []
+    if overdue:
+        late = ", ".join(str(o).removesuffix("_overdue").replace("ack", "acknowledgment")
+                         for o in overdue)
+        parts.append(f"OVERDUE: {late}")
+    if get("linked"):
+        parts.append(f"{len(get('linked'))} linked case(s): {', '.join(get('linked'))}")
+    return Line(ref=str(get("ref") or ""), note="; ".join(parts))
+
+
+def _theme_line(agent: Agent, team: Any, category: Any, refs: list[str]) -> Line:
+    team_text = str(team or "")
+    if team_text in agent.directory.teams():
+        team_text = agent.directory.team_name(team_text)
+    try:
+        category_text = agent.vocabulary.category(str(category)).label
+    except KeyError:
+        category_text = str(category)
+    return Line(ref="", team=team_text,
+                note=f"{category_text} in {team_text}: {len(refs)} open cases "
+                     f"({', '.join(refs)}); consider a collective alert")
+
+
+def _day_words(value: Any) -> str:
+    try:
+        return short_day(date.fromisoformat(str(value)))
+    except ValueError:
+        return str(value)
+
+
+def short_day(day: date) -> str:
+    return f"{day:%a} {day.day} {day:%b}"
+
+
+def _when(cal: Any, at: datetime | None) -> str:
+    if at is None:
+        return ""
+    local = at.astimezone(cal.tz)
+    return f"{short_day(local.date())} {local:%H:%M}"
