@@ -67,9 +67,11 @@ def _script_env() -> dict[str, str]:
     env = dict(os.environ)
     worker = env.get("PYTEST_XDIST_WORKER")  # "gw0", "gw1", ... under pytest-xdist
     if worker and worker.removeprefix("gw").isdigit():
+        # Offsets from the configured ports, so two checkouts on other base ports never meet.
         offset = 10 * (int(worker.removeprefix("gw")) + 1)
-        env.setdefault("MAILSERVERS_IMAP_PORT", str(14143 + offset))
-        env.setdefault("MAILSERVERS_LMTP_PORT", str(14024 + offset))
+        env["MAILSERVERS_IMAP_PORT"] = str(int(env.get("MAILSERVERS_IMAP_PORT", 14143)) + offset)
+        env["MAILSERVERS_LMTP_PORT"] = str(int(env.get("MAILSERVERS_LMTP_PORT", 14024)) + offset)
+        env.pop("MAILSERVERS_OAUTH2_PORT", None)  # the script derives it from the IMAP port
     return env
 
 
