@@ -16,6 +16,7 @@ from email.utils import getaddresses
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.orm import selectinload
 from sqlmodel import Session, select
 
 from mailagent.app import build_agent
@@ -178,7 +179,8 @@ class Desk:
 
     def case(self, ref: str | None = None) -> Case:
         with Session(self.agent.engine) as session:
-            query = select(Case).order_by(Case.id.desc())  # type: ignore[union-attr]
+            query = select(Case).order_by(Case.id.desc()).options(  # type: ignore[union-attr]
+                selectinload(Case.stand_ins), selectinload(Case.alert))  # type: ignore[arg-type]
             if ref is not None:
                 query = query.where(Case.ref == ref)
             case = session.exec(query).first()

@@ -118,7 +118,7 @@ class Seeder:
             fields["theme"] = theme
         with transaction(self.agent.engine) as session:
             session.add(Case(ref=ref, kind=kind, status="open", team=team, iro_email=iro,
-                             fields=fields, opened_at=now, extra={}))
+                             fields=fields, opened_at=now))
         return ref
 
     def alert(self, at: datetime, *, ref: str, iro: str, team: str, theme: str,
@@ -131,7 +131,7 @@ class Seeder:
             session.add(Case(ref=ref, kind="collective_alert", status="open", team=team,
                              iro_email=iro, fields={"theme": theme, "evidence": "(seeded)"},
                              opened_at=now, stage_id=collective.DRAFT,
-                             stage_state=collective.DRAFT, extra={"followups": 0}))
+                             stage_state=collective.DRAFT))
         if raise_at is not None:
             now = self._at(raise_at)
             with transaction(self.agent.engine) as session:

@@ -564,7 +564,7 @@ def test_out_of_office_with_no_deputy_tells_the_iro(desk: Desk) -> None:
     assert told.to == ["iro1@example.test"]
     assert told.subject == "[ESC-2026-0001] Tom Marsh is away"
     assert "names\nno deputy" in told.text
-    assert desk.case().extra["stand_ins"] == {}
+    assert desk.case().stand_ins == []
 
 
 def test_whole_process_breach_is_flagged_while_the_stage_is_paused(desk: Desk) -> None:

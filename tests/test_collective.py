@@ -4,6 +4,7 @@ against the real Dovecot and SMTP servers, with the clock moved by hand."""
 from __future__ import annotations
 
 import pytest
+from sqlalchemy.orm import selectinload
 from sqlmodel import Session, select
 
 from mailagent.cases import themes
@@ -28,7 +29,8 @@ def _subjects(raws: list[bytes]) -> list[str]:
 
 def _alert(agent) -> Case:
     with Session(agent.engine) as session:
-        return session.exec(select(Case).where(Case.kind == "collective_alert")).one()
+        return session.exec(select(Case).where(Case.kind == "collective_alert")
+                            .options(selectinload(Case.alert))).one()  # type: ignore[arg-type]
 
 
 def test_collective_alert_lifecycle(mailboxes, tmp_path, monkeypatch) -> None:
@@ -71,7 +73,7 @@ def test_collective_alert_lifecycle(mailboxes, tmp_path, monkeypatch) -> None:
         overdue = _subjects(mailboxes.wait_for_mail("manager", 3))
         assert overdue.count(
             "[CA-2026-0001] Collective alert: written acknowledgment overdue") == 1
-        assert _alert(agent).extra["ack_overdue"]
+        assert _alert(agent).alert.ack_overdue_at is not None
 
         # The Head of Service acknowledges, then responds in detail.
         clock.set(london(2026, 12, 18, 14))
@@ -89,7 +91,7 @@ def test_collective_alert_lifecycle(mailboxes, tmp_path, monkeypatch) -> None:
         run_once(agent)
         alert = _alert(agent)
         assert alert.stage_state == "following_up"
-        assert "response_overdue" not in alert.extra
+        assert alert.alert.response_overdue_at is None
 
         # Follow-ups every 4 weeks after the response was due: 28 January, 25 February.
         clock.set(london(2027, 1, 27, 16))

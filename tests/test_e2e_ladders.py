@@ -417,7 +417,7 @@ def test_leicestershire_from_positive_challenge_to_resolution(walk_for) -> None:
         walk.escalated_notice("stage_4", "stage_3", iro, "Wednesday 2 December 2026",
                               automatic=False),
     )
-    assert walk.case().extra.get("visit") == 5
+    assert walk.case().stage_visit == 5
     mail = walk.check(walk.run(london(2026, 12, 1, 9, 0)),
                       walk.reminder("stage_4", iro, "Wednesday 2 December 2026", "Wed 2 Dec"))
     reminder = find(mail, f"[{walk.ref}] Reminder")

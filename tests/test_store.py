@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlmodel import Session
 
 from mailagent.store.db import create_db_engine, upgrade
-from mailagent.store.models import Case
+from mailagent.store.models import Case, CaseEvent
 
 TABLES = {"inbound", "case", "case_event", "participant", "message_ref", "conversation_ref",
           "outbound", "source_state", "counter", "alembic_version"}
@@ -81,3 +81,65 @@ def test_database_errors_do_not_carry_the_values(tmp_path: Path) -> None:
                          opened_at=opened, fields={"issue": "Amelia Jones"}))
         session.commit()
     assert "Amelia" not in str(caught.value)
+
+
+def _carry_over_case_extra(engine: sa.Engine) -> None:
+    """A database from before 0002, with state in Case.extra, keeps that state in the new
+    columns and tables."""
+    upgrade(engine, "0001")
+    deadline = datetime(2026, 12, 10, 0, 0, tzinfo=UTC)
+    extra_escalation = {
+        "visit": 3, "root_message_id": "<first@example.test>", "stage_days": 5,
+        "extensions": 1, "pauses": 2, "paused_from": "awaiting_response",
+        "reminded": f"3:stage_2:{deadline.isoformat()}",
+        "process_breach_flagged": "2026-12-09T10:00:00+00:00",
+        "stand_ins": {"stage_2": {"deputy@example.test": "sm1@example.test"}},
+    }
+    extra_alert = {"root_message_id": "<ca@example.test>", "followups": 2,
+                   "raised_on": "2026-10-01", "ack_due": "2026-10-15",
+                   "response_due": "2026-10-29", "agreed_by": "gm@example.test",
+                   "acknowledged_at": "2026-10-05T09:00:00+00:00",
+                   "ack_overdue": "2026-10-16T09:00:00+00:00"}
+    case = sa.table("case", sa.column("ref"), sa.column("kind"), sa.column("status"),
+                    sa.column("iro_email"), sa.column("fields", sa.JSON),
+                    sa.column("extra", sa.JSON), sa.column("opened_at", sa.DateTime(True)),
+                    sa.column("stage_id"), sa.column("stage_deadline", sa.DateTime(True)))
+    with engine.begin() as conn:
+        conn.execute(case.insert(), [
+            {"ref": "ESC-2026-0001", "kind": "escalation", "status": "open",
+             "iro_email": "iro1@example.test", "fields": {}, "extra": extra_escalation,
+             "opened_at": deadline, "stage_id": "stage_2", "stage_deadline": deadline},
+            {"ref": "CA-2026-0001", "kind": "collective_alert", "status": "open",
+             "iro_email": "iro1@example.test", "fields": {}, "extra": extra_alert,
+             "opened_at": deadline, "stage_id": "raised", "stage_deadline": None},
+        ])
+        # Rows pointing at the case: SQLite's copy-and-drop of "case" must keep them valid.
+        conn.execute(sa.text("INSERT INTO case_event (case_id, at, kind, detail) "
+                             "SELECT id, opened_at, 'opened', '{}' FROM \"case\""))
+    upgrade(engine)
+    assert "extra" not in {c["name"] for c in sa.inspect(engine).get_columns("case")}
+    with Session(engine) as session:
+        esc = session.exec(sa.select(Case).where(Case.ref == "ESC-2026-0001")).scalars().one()
+        assert (esc.stage_visit, esc.root_message_id, esc.stage_working_days) == (
+            3, "<first@example.test>", 5)
+        assert (esc.extensions, esc.pauses, esc.paused_from) == (1, 2, "awaiting_response")
+        assert esc.reminded_for == deadline
+        assert esc.process_breach_at == datetime(2026, 12, 9, 10, tzinfo=UTC)
+        assert [(s.stage_id, s.deputy_email, s.absent_email) for s in esc.stand_ins] == [
+            ("stage_2", "deputy@example.test", "sm1@example.test")]
+        alert = session.exec(sa.select(Case).where(Case.ref == "CA-2026-0001")).scalars().one()
+        assert alert.alert is not None and alert.root_message_id == "<ca@example.test>"
+        assert (alert.alert.followups, str(alert.alert.ack_due), alert.alert.agreed_by) == (
+            2, "2026-10-15", "gm@example.test")
+        assert alert.alert.ack_overdue_at == datetime(2026, 10, 16, 9, tzinfo=UTC)
+        assert alert.alert.response_overdue_at is None
+        assert session.exec(sa.select(sa.func.count()).select_from(CaseEvent)).scalar() == 2
+
+
+def test_sqlite_carries_case_state_into_typed_columns(tmp_path: Path) -> None:
+    _carry_over_case_extra(create_db_engine(f"sqlite:///{tmp_path / 'db.sqlite'}"))
+
+
+@pytest.mark.postgres
+def test_postgresql_carries_case_state_into_typed_columns(postgres_db_url: str) -> None:
+    _carry_over_case_extra(create_db_engine(postgres_db_url))

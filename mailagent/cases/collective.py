@@ -38,7 +38,7 @@ from mailagent.mail.parse import InboundMessage
 from mailagent.mail.references import REF_RE, format_marker, strip_subject
 from mailagent.policy.directory import Person
 from mailagent.store.inbound import link_to_case
-from mailagent.store.models import Case
+from mailagent.store.models import Case, CollectiveAlert
 
 DRAFT, RAISED, RETURNED = "draft", "raised", "returned"
 AWAITING_ACK, AWAITING_RESPONSE, FOLLOWING_UP = "awaiting_ack", "awaiting_response", "following_up"
@@ -71,14 +71,14 @@ def on_new_alert(
         status="open",
         team=team, category=fields["category"], iro_email=sender, fields=fields,
         opened_at=now, stage_id=DRAFT, stage_state=DRAFT,
-        extra={"root_message_id": msg.message_id, "followups": 0},
+        root_message_id=msg.message_id, alert=CollectiveAlert(),
     )
     session.add(case)
     session.flush()
     remember_message(session, case, msg.message_id, "in")
     link_to_case(session, inbound_id, case.id)
     record(session, case, "drafted", now, actor=sender, inbound_id=inbound_id,
-                  summary="Collective alert drafted by the IRO")
+           summary="Collective alert drafted by the IRO")
     rules = office.rules.collective_alert
     managers = people_for(office, case, [rules.agreed_by])
     send(session, office, case, template=rules.templates.draft,
@@ -133,7 +133,7 @@ def on_alert_email(
 def _refuse(session: Session, office: Office, case: Case, command: Command, sender: str,
             reason: str, now: datetime, inbound_id: int) -> None:
     record(session, case, "refused", now, actor=sender, inbound_id=inbound_id,
-                  summary=f"#{command.name} refused: {reason}")
+           summary=f"#{command.name} refused: {reason}")
     person = office.directory.person_by_email(sender) or Person(name=sender, email=sender)
     context = alert_context(office, case, sender_name=person.name, reason=reason,
                             command=f"#{command.name}")
@@ -147,22 +147,23 @@ def _on_reply(session: Session, office: Office, case: Case, sender: str, now: da
     raised_with = {p.email for p in _raised_with(office, case)}
     name = name_of(office, sender)
     if case.stage_id == RAISED and sender in raised_with:
+        alert = alert_of(case)
         if case.stage_state == AWAITING_ACK:
             case.stage_state = AWAITING_RESPONSE
-            case.extra = {**case.extra, "acknowledged_at": now.isoformat()}
+            alert.acknowledged_at = now
             what = f"Written acknowledgment from {name}"
         elif case.stage_state == AWAITING_RESPONSE:
             case.stage_state = FOLLOWING_UP
-            case.extra = {**case.extra, "responded_at": now.isoformat()}
+            alert.responded_at = now
             what = f"Detailed response from {name}"
         else:
             what = f"Progress update from {name}"
         session.add(case)
         record(session, case, "response", now, actor=sender, inbound_id=inbound_id,
-                      summary=what)
+               summary=what)
         return Outcome("processed", case_ref=case.ref, summary=f"{case.ref}: {what.lower()}")
     record(session, case, "reply", now, actor=sender, inbound_id=inbound_id,
-                  summary=f"Email from {name}")
+           summary=f"Email from {name}")
     return Outcome("processed", case_ref=case.ref, summary=f"{case.ref}: recorded reply")
 
 
@@ -188,16 +189,16 @@ def raise_alert(session: Session, office: Office, case: Case, now: datetime, *, 
     case.stage_id, case.stage_state = RAISED, AWAITING_ACK
     case.stage_started_at = sending
     case.stage_deadline = office.calendar.end_of_day(ack_due)
-    case.extra = {**case.extra, "raised_on": raised_day.isoformat(),
-                  "ack_due": ack_due.isoformat(), "response_due": response_due.isoformat(),
-                  "agreed_by": actor}
+    alert = alert_of(case)
+    alert.raised_on, alert.ack_due, alert.response_due = raised_day, ack_due, response_due
+    alert.agreed_by = actor
     session.add(case)
     to = _raised_with(office, case)
     to_emails = {p.email for p in to}
     cc = [p for p in people_for(office, case, [*rules.shared_with, rules.agreed_by, "iro"])
           if p.email not in to_emails]
     record(session, case, "raised", now, actor=actor,
-                  summary=f"Agreed and raised with {names(to)}", to=sorted(to_emails))
+           summary=f"Agreed and raised with {names(to)}", to=sorted(to_emails))
     send(session, office, case, template=rules.templates.raised,
          context=alert_context(office, case, recipient_name=_greet(to)), to=to, cc=cc,
          purpose="collective_raised", key="raised", now=now, working_hours=True)
@@ -209,7 +210,7 @@ def _return(session: Session, office: Office, case: Case, now: datetime, actor: 
     case.status, case.closed_at = "returned", now
     session.add(case)
     record(session, case, "returned", now, actor=actor,
-                  summary="Returned to the IROs" + (f": {reason}" if reason else ""))
+           summary="Returned to the IROs" + (f": {reason}" if reason else ""))
     iro = people_for(office, case, ["iro"])
     context = alert_context(office, case, recipient_name=_greet(iro),
                             what_overdue="agreement", due_text="(returned)")
@@ -222,7 +223,7 @@ def _resolve(session: Session, office: Office, case: Case, now: datetime, actor:
     case.status, case.closed_at, case.stage_state = "resolved", now, None
     session.add(case)
     record(session, case, "resolved", now, actor=actor,
-                  summary="Collective alert resolved")
+           summary="Collective alert resolved")
 
 
 # -- time ---------------------------------------------------------------------------------
@@ -232,13 +233,13 @@ def due_steps(office: Office, case: Case, now: datetime) -> list[str]:
     """The alert's timers that have run out at `now` and not yet been acted on."""
     if case.status != "open" or case.stage_id != RAISED:
         return []
-    extra = case.extra
+    alert = alert_of(case)
     steps = []
-    if case.stage_state == AWAITING_ACK and not extra.get("ack_overdue") and now >= _end(
-            office, extra["ack_due"]):
+    if case.stage_state == AWAITING_ACK and alert.ack_overdue_at is None and now >= _end(
+            office, alert.ack_due):
         steps.append("ack_overdue")
-    if case.stage_state in (AWAITING_ACK, AWAITING_RESPONSE) and not extra.get(
-            "response_overdue") and now >= _end(office, extra["response_due"]):
+    if case.stage_state in (AWAITING_ACK, AWAITING_RESPONSE) and (
+            alert.response_overdue_at is None) and now >= _end(office, alert.response_due):
         steps.append("response_overdue")
     if now >= next_followup_at(office, case):
         steps.append("followup")
@@ -248,8 +249,9 @@ def due_steps(office: Office, case: Case, now: datetime) -> list[str]:
 def next_followup_at(office: Office, case: Case) -> datetime:
     """Follow-up n is due n x 4 weeks after the detailed response was due."""
     rules = office.rules.collective_alert
-    n = int(case.extra.get("followups", 0)) + 1
-    due = date.fromisoformat(case.extra["response_due"]) + timedelta(
+    alert = alert_of(case)
+    n = alert.followups + 1
+    due = alert.response_due + timedelta(
         weeks=n * rules.followup_every_weeks)
     start = datetime.combine(office.calendar.working_day_on_or_after(due),
                              office.calendar.working_hours[0], tzinfo=office.calendar.tz)
@@ -261,11 +263,14 @@ def apply_due(session: Session, office: Office, case: Case, step: str, now: date
     chasers = people_for(office, case, list(rules.followed_up_by))
     if step in ("ack_overdue", "response_overdue"):
         what = "written acknowledgment" if step == "ack_overdue" else "detailed response"
-        due_key = "ack_due" if step == "ack_overdue" else "response_due"
-        case.extra = {**case.extra, step: now.isoformat()}
+        alert = alert_of(case)
+        if step == "ack_overdue":
+            alert.ack_overdue_at, due = now, alert.ack_due
+        else:
+            alert.response_overdue_at, due = now, alert.response_due
         session.add(case)
         record(session, case, step, now, summary=f"{what.capitalize()} overdue")
-        due_text = office.calendar.format_day(date.fromisoformat(case.extra[due_key]))
+        due_text = office.calendar.format_day(due)
         send(session, office, case, template=rules.templates.overdue,
              context=alert_context(office, case, recipient_name=_greet(chasers),
                                    what_overdue=what, due_text=due_text),
@@ -273,15 +278,15 @@ def apply_due(session: Session, office: Office, case: Case, step: str, now: date
              working_hours=True, automated=True)
         return f"{case.ref}: {what} overdue; {names(chasers)} told"
     if step == "followup":
-        n = int(case.extra.get("followups", 0)) + 1
-        case.extra = {**case.extra, "followups": n}
+        alert = alert_of(case)
+        alert.followups = n = alert.followups + 1
         session.add(case)
         to = _raised_with(office, case)
         cc = chasers + people_for(office, case, list(rules.updates_to))
         record(session, case, "followup", now,
-                      summary=f"Follow-up {n} sent; noted for CSMT and the Corporate "
+               summary=f"Follow-up {n} sent; noted for CSMT and the Corporate "
                               "Parenting Board")
-        raised = office.calendar.format_day(date.fromisoformat(case.extra["raised_on"]))
+        raised = office.calendar.format_day(alert.raised_on)
         send(session, office, case, template=rules.templates.followup,
              context=alert_context(office, case, recipient_name=_greet(to), followup_number=n,
                                    raised_text=raised),
@@ -298,8 +303,8 @@ def alert_context(office: Office, case: Case, **extra: Any) -> dict[str, Any]:
         "case": {"ref": case.ref, "theme": f.get("theme"), "children": f.get("children"),
                  "evidence": f.get("evidence"), "action_sought": f.get("action_sought"),
                  "iro_name": iro.name if iro else case.iro_email},
-        "ack_due_text": _day_text(office, case.extra.get("ack_due")),
-        "response_due_text": _day_text(office, case.extra.get("response_due")),
+        "ack_due_text": _day_text(office, alert_of(case).ack_due),
+        "response_due_text": _day_text(office, alert_of(case).response_due),
         "mailbox": office.settings.agent.mailbox,
         "marker": format_marker(case.ref),
         **extra,
@@ -317,12 +322,20 @@ def _weeks_after(office: Office, day: date, weeks: int) -> date:
     return office.calendar.working_day_on_or_after(day + timedelta(weeks=weeks))
 
 
-def _end(office: Office, iso_day: str) -> datetime:
-    return office.calendar.end_of_day(date.fromisoformat(iso_day))
+def _end(office: Office, day: date | None) -> datetime:
+    assert day is not None, "a raised alert has its dates"
+    return office.calendar.end_of_day(day)
 
 
-def _day_text(office: Office, iso_day: str | None) -> str:
-    return office.calendar.format_day(date.fromisoformat(iso_day)) if iso_day else ""
+def _day_text(office: Office, day: date | None) -> str:
+    return office.calendar.format_day(day) if day else ""
+
+
+def alert_of(case: Case) -> CollectiveAlert:
+    """The alert's own clock (made for alerts filed before it existed)."""
+    if case.alert is None:
+        case.alert = CollectiveAlert()
+    return case.alert
 
 
 def _greet(people: list[Person]) -> str:
@@ -347,8 +360,8 @@ def link_if_named(session: Session, case: Case, text: str) -> Case | None:
             case.linked_ref = alert.ref
             session.add(case)
             record(session, case, "linked", case.opened_at,
-                          summary=f"Linked to collective alert {alert.ref}")
+                   summary=f"Linked to collective alert {alert.ref}")
             record(session, alert, "linked", case.opened_at,
-                          summary=f"Escalation {case.ref} linked")
+                   summary=f"Escalation {case.ref} linked")
             return alert
     return None

@@ -108,7 +108,7 @@ def refuse(
     now: datetime, inbound_id: int,
 ) -> None:
     record(session, case, "refused", now, actor=sender, inbound_id=inbound_id,
-                  summary=f"#{command.name} refused: {reason}")
+           summary=f"#{command.name} refused: {reason}")
     person = office.directory.person_by_email(sender) or Person(name=sender, email=sender)
     ladder = office.ladder_of(case)
     context = case_context(session, office, case, ladder, sender_name=person.name,
@@ -177,13 +177,13 @@ def extend(session: Session, office: Office, case: Case, now: datetime, *, actor
     start = old if now < case.stage_deadline else office.calendar.receipt_day(now)
     case.stage_deadline = office.calendar.end_of_day(office.calendar.add_working_days(start, days))
     case.stage_state = timing.AWAITING_RESPONSE
-    case.extra = {**case.extra, "extensions": int(case.extra.get("extensions", 0)) + 1}
+    case.extensions += 1
     session.add(case)
     record(session, case, "extended", now, actor=actor, stage_id=stage.id,
            summary=f"Deadline extended by {days} working days",
            deadline=case.stage_deadline.isoformat())
     _tell_stage(session, office, case, ladder, stage, "extended", now,
-                f"extended:{case.extra['extensions']}", days=days)
+                f"extended:{case.extensions}", days=days)
 
 
 def pause(session: Session, office: Office, case: Case, now: datetime, *, actor: str,
@@ -193,14 +193,14 @@ def pause(session: Session, office: Office, case: Case, now: datetime, *, actor:
     ladder = office.ladder_of(case)
     stage = ladder.stage(case.stage_id)
     left = timing.working_days_left(office.calendar, case.stage_deadline, now)
-    case.extra = {**case.extra, "paused_from": case.stage_state,
-                  "pauses": int(case.extra.get("pauses", 0)) + 1}
+    case.paused_from = case.stage_state
+    case.pauses += 1
     case.paused_working_days_left, case.stage_state = left, timing.PAUSED
     session.add(case)
     record(session, case, "paused", now, actor=actor, stage_id=stage.id,
            summary=f"Paused with {left} working days left" + (f": {reason}" if reason else ""))
     _tell_stage(session, office, case, ladder, stage, "paused", now,
-                f"paused:{case.extra['pauses']}", reason=reason, days_left=left)
+                f"paused:{case.pauses}", reason=reason, days_left=left)
 
 
 def resume(session: Session, office: Office, case: Case, now: datetime, *, actor: str) -> None:
@@ -211,7 +211,8 @@ def resume(session: Session, office: Office, case: Case, now: datetime, *, actor
     left = case.paused_working_days_left or 0
     start = office.calendar.receipt_day(now)
     case.stage_deadline = office.calendar.end_of_day(office.calendar.add_working_days(start, left))
-    case.stage_state = case.extra.get("paused_from") or timing.AWAITING_RESPONSE
+    case.stage_state = case.paused_from or timing.AWAITING_RESPONSE
+    case.paused_from = None
     case.paused_working_days_left = None
     if case.stage_state == timing.AWAITING_DECISION:
         # The IRO's time to decide restarts too, or they would be reminded at once.
@@ -221,7 +222,7 @@ def resume(session: Session, office: Office, case: Case, now: datetime, *, actor
            summary=f"Resumed with {left} working days left",
            deadline=case.stage_deadline.isoformat())
     _tell_stage(session, office, case, ladder, stage, "resumed", now,
-                f"resumed:{case.extra['pauses']}")
+                f"resumed:{case.pauses}")
 
 
 def cafcass(session: Session, office: Office, case: Case, now: datetime, *, actor: str) -> None:

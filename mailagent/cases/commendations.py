@@ -45,13 +45,13 @@ def on_commendation(
         child_ref=fields.get("child"), team=fields.get("team"),
         category=fields.get("category"), iro_email=sender, fields=fields, opened_at=now,
         closed_at=now, linked_ref=fields.get("linked_ref"),
-        extra={"root_message_id": msg.message_id},
+        root_message_id=msg.message_id,
     )
     session.add(case)
     session.flush()
     remember_message(session, case, msg.message_id, "in")
     record(session, case, "commendation", now, actor=sender, inbound_id=inbound_id,
-                  summary="Good practice commendation filed")
+           summary="Good practice commendation filed")
     _send(session, office, case, now)
     link_to_case(session, inbound_id, case.id)
     return Outcome("processed", case_ref=case.ref, summary=f"filed {case.ref}")

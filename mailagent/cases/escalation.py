@@ -29,9 +29,7 @@ from mailagent.cases.recipients import (
 from mailagent.cases.timeline import next_ref, record, remember_conversation, remember_message
 from mailagent.policy.directory import Person
 from mailagent.policy.ladder import Ladder, Stage
-from mailagent.store.models import (
-    Case,
-)
+from mailagent.store.models import Case, StandIn
 from mailagent.store.outbox import Attachment
 
 log = logging.getLogger(__name__)
@@ -65,7 +63,7 @@ def open_case(
         iro_email=iro_email.lower(),
         fields={k: v for k, v in fields.items() if v is not None},
         opened_at=now,
-        extra={"visit": 0, "root_message_id": (message_ids or [None])[0]},
+        root_message_id=(message_ids or [None])[0],
     )
     session.add(case)
     session.flush()
@@ -164,7 +162,7 @@ def _start_clock(office: Office, case: Case, ladder: Ladder, stage: Stage, now: 
         requested_days=requested_days, respond_by=respond_by,
     )
     # Whoever stood in at an earlier visit of this stage may not be needed now.
-    standing = {k: v for k, v in case.extra.get("stand_ins", {}).items() if k != stage.id}
+    case.stand_ins = [s for s in case.stand_ins if s.stage_id != stage.id]
     case.stage_id = stage.id
     case.stage_started_at = times.started_at
     case.stage_deadline = times.deadline
@@ -172,8 +170,9 @@ def _start_clock(office: Office, case: Case, ladder: Ladder, stage: Stage, now: 
     case.decision_due = None
     case.paused_working_days_left = None  # escalating a paused case starts a running clock
     case.kind = "escalation" if stage.formal else case.kind
-    case.extra = {**case.extra, "visit": int(case.extra.get("visit", 0)) + 1,
-                  "stage_days": times.working_days, "stand_ins": standing}
+    case.stage_visit += 1
+    case.stage_working_days = times.working_days
+    case.reminded_for = None
     limit = ladder.whole_process
     if limit is not None and case.process_deadline is None and (
         stage.formal or limit.starts_at == "opened"
@@ -188,7 +187,7 @@ def _send_stage_emails(
     recipients: Recipients, now: datetime, reason: str, previous: Stage | None,
 ) -> None:
     """The stage's email (to, CC, those told separately), and the IRO's notice of it."""
-    visit = case.extra["visit"]
+    visit = case.stage_visit
     if not recipients.to:
         _tell_unaddressed(session, office, case, ladder, stage, now)
         return
@@ -248,7 +247,7 @@ def _tell_unaddressed(session: Session, office: Office, case: Case, ladder: Ladd
     send(session, office, case, template="unaddressed",
          context=case_context(session, office, case, ladder, role=stage.to.replace("_", " ")),
          to=iro_of(office, case), cc=people_for(office, case, ["iro_manager"]),
-         purpose="unaddressed", key=f"{case.extra['visit']}:{stage.id}:unaddressed", now=now,
+         purpose="unaddressed", key=f"{case.stage_visit}:{stage.id}:unaddressed", now=now,
          automated=True)
 
 
@@ -285,7 +284,7 @@ def respond(
     ladder = office.ladder_of(case)
     paused = case.stage_state == timing.PAUSED
     if paused:
-        case.extra = {**case.extra, "paused_from": timing.AWAITING_DECISION}
+        case.paused_from = timing.AWAITING_DECISION
     else:
         case.stage_state = timing.AWAITING_DECISION
         case.decision_due = office.calendar.deadline(now, ladder.decision_working_days)
@@ -309,15 +308,14 @@ def stand_in(session: Session, office: Office, case: Case, away: Person, now: da
     """
     ladder = office.ladder_of(case)
     stage = ladder.stage(case.stage_id)
-    visit = case.extra.get("visit", 0)
+    visit = case.stage_visit
     deputy = _deputy_of(office, away)
     current = stage_recipients(office, case, stage)
     if deputy is not None and deputy.email in {p.email for p in current.to}:
         return f"{case.ref}: {away.email} is away; their deputy already has the stage"
     if deputy is not None:
-        standing = dict(case.extra.get("stand_ins", {}))
-        standing[stage.id] = {**standing.get(stage.id, {}), deputy.email: away.email}
-        case.extra = {**case.extra, "stand_ins": standing}
+        case.stand_ins.append(StandIn(stage_id=stage.id, deputy_email=deputy.email,
+                                      absent_email=away.email))
         session.add(case)
         record(session, case, "stand_in", now, stage_id=stage.id,
                summary=f"{away.name} is away: {deputy.name} (deputy) stands in")

@@ -38,7 +38,7 @@ def on_autoreply(
     case = match.case
     link_to_case(session, inbound_id, case.id)
     record(session, case, "autoreply", now, actor=sender, inbound_id=inbound_id,
-                  summary=f"Automatic reply from {name_of(office, sender)}")
+           summary=f"Automatic reply from {name_of(office, sender)}")
     stage = office.ladder_of(case).stage(case.stage_id)
     addressee = next(
         (p for p in stage_recipients(office, case, stage).to if p.email == sender), None
@@ -67,7 +67,7 @@ def on_bounce(
     failed = [office.directory.person_by_email(a) or Person(name=a, email=a)
               for a in details.failed_recipients]
     record(session, case, "bounce", now, inbound_id=inbound_id,
-                  summary=f"Email not delivered to {names(failed) or 'a recipient'}")
+           summary=f"Email not delivered to {names(failed) or 'a recipient'}")
     if failed and all(p.email == case.iro_email for p in failed):
         # The IRO's own address failed: an email to tell them would bounce too.
         return Outcome("processed", case_ref=case.ref, summary=f"{case.ref}: bounce to the IRO")

@@ -148,7 +148,7 @@ def send(
             log.warning("no recipient for %s", purpose, extra={"case_ref": case.ref})
             return None
     rendered = office.renderer.render(template, context)
-    root = case.extra.get("root_message_id")
+    root = case.root_message_id
     email = OutgoingEmail(
         to=[formataddr((p.name, p.email)) for p in to],
         cc=[formataddr((p.name, p.email)) for p in cc],

@@ -74,9 +74,13 @@ def senders_of(stage: Stage) -> list[str]:
 def stand_ins(office: Office, case: Case, stage: Stage) -> list[Person]:
     """Deputies standing in at `stage` for addressees whose out-of-office was seen."""
     found = []
-    for deputy, absent in case.extra.get("stand_ins", {}).get(stage.id, {}).items():
+    for standing in case.stand_ins:
+        if standing.stage_id != stage.id:
+            continue
+        deputy = standing.deputy_email
         person = office.directory.person_by_email(deputy) or Person(name=deputy, email=deputy)
-        found.append(person.model_copy(update={"role": stage.to, "acting_for": absent}))
+        found.append(person.model_copy(update={"role": stage.to,
+                                               "acting_for": standing.absent_email}))
     return found
 
 

@@ -38,7 +38,7 @@ def on_reply(
                                   learning=found[1])
             return Outcome("processed", case_ref=case.ref, summary="outcome recorded")
         record(session, case, "reply", now, actor=sender, inbound_id=inbound_id,
-                      summary=f"Email after the case closed, from {name_of(office, sender)}")
+               summary=f"Email after the case closed, from {name_of(office, sender)}")
         return Outcome("processed", case_ref=case.ref, summary="reply to a closed case")
     stage = office.ladder_of(case).stage(case.stage_id)
     responder = stage_addressee(office, case, sender)
@@ -48,7 +48,7 @@ def on_reply(
                        summary=f"{case.ref}: response at {stage.name}")
     who = "the IRO" if sender == case.iro_email else name_of(office, sender)
     record(session, case, "reply", now, actor=sender, inbound_id=inbound_id,
-                  summary=f"Email from {who} (does not answer the stage)")
+           summary=f"Email from {who} (does not answer the stage)")
     return Outcome("processed", case_ref=case.ref, summary=f"{case.ref}: recorded reply")
 
 

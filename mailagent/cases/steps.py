@@ -30,11 +30,11 @@ def due_steps(office: Office, case: Case, now: datetime) -> list[str]:
         stage_deadline=case.stage_deadline,
         decision_due=case.decision_due,
         process_deadline=case.process_deadline,
-        process_breach_flagged=bool(case.extra.get("process_breach_flagged")),
+        process_breach_flagged=case.process_breach_at is not None,
     )
     steps = timing.due_now(clock, ladder, office.calendar, now)
     # A reminder already queued for this deadline is not due again.
-    if "reminder" in steps and case.extra.get("reminded") == reminder_mark(case):
+    if "reminder" in steps and case.reminded_for == case.stage_deadline:
         steps.remove("reminder")
     return steps
 
@@ -76,7 +76,7 @@ def _remind(session: Session, office: Office, case: Case, ladder: Ladder, stage:
             now: datetime) -> str:
     """The addressee is reminded before the deadline, copying the IRO."""
     mark = reminder_mark(case)
-    case.extra = {**case.extra, "reminded": mark}
+    case.reminded_for = case.stage_deadline
     session.add(case)
     to_people = stage_recipients(office, case, stage).to
     row = send(session, office, case, template=ladder.template_for(stage.id, "reminder"),
@@ -99,7 +99,7 @@ def _remind_to_decide(session: Session, office: Office, case: Case, ladder: Ladd
     context = case_context(session, office, case, ladder,
                            responder_name=_last_responder(session, case),
                            decision_deadline_text=deadline_text(office, due))
-    key = f"{case.extra.get('visit', 0)}:{stage.id}:decision_reminder:"
+    key = f"{case.stage_visit}:{stage.id}:decision_reminder:"
     key += due.isoformat() if due else ""
     row = send(session, office, case, template=ladder.template_for(stage.id, "decision_reminder"),
                context=context, to=iro_of(office, case), purpose="decision_reminder", key=key,
@@ -114,7 +114,7 @@ def _flag_process_breach(session: Session, office: Office, case: Case, ladder: L
                          stage: Stage, now: datetime) -> str:
     """The whole process took longer than its limit: the managers named are told, once."""
     limit = ladder.whole_process
-    case.extra = {**case.extra, "process_breach_flagged": now.isoformat()}
+    case.process_breach_at = now
     session.add(case)
     record(session, case, "process_breach", now, stage_id=stage.id,
            summary="Whole-process limit passed")
@@ -146,7 +146,7 @@ def _timeout(session: Session, office: Office, case: Case, ladder: Ladder, stage
          context=case_context(session, office, case, ladder,
                               to_names=names(stage_recipients(office, case, stage).to)),
          to=iro_of(office, case), cc=people_for(office, case, ["iro_manager"]),
-         purpose="overdue_notice", key=f"{case.extra.get('visit')}:{stage.id}:overdue",
+         purpose="overdue_notice", key=f"{case.stage_visit}:{stage.id}:overdue",
          now=now, working_hours=True, automated=True)
     return f"{case.ref}: no response at {stage.name}; IRO and IRO's manager told"
 
@@ -155,7 +155,7 @@ def reminder_mark(case: Case) -> str:
     """Names the deadline a reminder is for: one reminder per stage visit and deadline, so
     an extended or resumed stage is reminded again before its new deadline."""
     deadline = case.stage_deadline.isoformat() if case.stage_deadline else ""
-    return f"{case.extra.get('visit', 0)}:{case.stage_id}:{deadline}"
+    return f"{case.stage_visit}:{case.stage_id}:{deadline}"
 
 
 def _last_responder(session: Session, case: Case) -> str:

@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from mailagent.cases.collective import RAISED, next_followup_at
+from mailagent.cases.collective import RAISED, alert_of, next_followup_at
 from mailagent.cases.office import Office
 from mailagent.store.models import Case
 
@@ -50,10 +50,13 @@ def open_alerts(session: Session, office: Office, now: datetime) -> list[dict[st
         row: dict[str, Any] = {"ref": case.ref, "theme": case.fields.get("theme"),
                                "state": case.stage_state, "linked": [c.ref for c in linked]}
         if case.stage_id == RAISED:
-            row.update(ack_due=case.extra["ack_due"], response_due=case.extra["response_due"],
+            alert = alert_of(case)
+            overdue = {"ack_overdue": alert.ack_overdue_at,
+                       "response_overdue": alert.response_overdue_at}
+            row.update(ack_due=alert.ack_due.isoformat() if alert.ack_due else None,
+                       response_due=alert.response_due.isoformat() if alert.response_due else None,
                        next_followup=next_followup_at(office, case).date().isoformat(),
-                       overdue=[k for k in ("ack_overdue", "response_overdue")
-                                if case.extra.get(k)])
+                       overdue=[k for k, at in overdue.items() if at])
         out.append(row)
     return out
 

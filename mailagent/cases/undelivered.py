@@ -43,7 +43,7 @@ def tell_iro(session: Session, office: Office, failure: Undelivered) -> None:
     failed = [office.directory.person_by_email(address) or Person(name=address, email=address)
               for address in failure.recipients]
     record(session, case, PURPOSE, now, outbound_id=row.id,
-                  summary=f"Email not delivered to {names(failed) or 'a recipient'}")
+           summary=f"Email not delivered to {names(failed) or 'a recipient'}")
     context = case_context(
         session, office, case, office.ladder_of(case),
         failed_names=names(failed) or "one of the recipients",

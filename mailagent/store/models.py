@@ -4,13 +4,12 @@ Datetimes are stored in UTC. `UtcDateTime` makes SQLite (which keeps no timezone
 back aware, so the rest of the code never meets a naive datetime.
 """
 
-from __future__ import annotations
-
-from datetime import UTC, datetime
-from typing import Any
+# No `from __future__ import annotations`: SQLModel reads the relationship annotations.
+from datetime import UTC, date, datetime
+from typing import Any, Optional
 
 import sqlalchemy as sa
-from sqlmodel import JSON, Column, Field, LargeBinary, SQLModel
+from sqlmodel import JSON, Column, Field, LargeBinary, Relationship, SQLModel
 
 
 class UtcDateTime(sa.types.TypeDecorator):
@@ -93,7 +92,53 @@ class Case(SQLModel, table=True):
     learning: str | None = None
     opened_at: datetime = _utc()
     closed_at: datetime | None = _utc(nullable=True)
-    extra: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    # The IRO's first email: every email we send threads under it.
+    root_message_id: str | None = Field(default=None, max_length=998)
+    # How many times the case has entered a stage: emails name the visit, so a stage entered
+    # again (escalated back, re-routed) is emailed again, and a replayed step is not.
+    stage_visit: int = 0
+    stage_working_days: int | None = None
+    extensions: int = 0
+    pauses: int = 0
+    paused_from: str | None = Field(default=None, max_length=30)
+    reminded_for: datetime | None = _utc(nullable=True)  # the deadline last reminded of
+    process_breach_at: datetime | None = _utc(nullable=True)
+
+    stand_ins: list["StandIn"] = Relationship(
+        sa_relationship_kwargs={"cascade": "all, delete-orphan", "order_by": "StandIn.id"})
+    alert: Optional["CollectiveAlert"] = Relationship(
+        sa_relationship_kwargs={"uselist": False, "cascade": "all, delete-orphan"})
+
+
+class StandIn(SQLModel, table=True):
+    """A deputy answering for an addressee whose out-of-office answered a stage's email."""
+
+    __tablename__ = "stand_in"
+    __table_args__ = (sa.UniqueConstraint("case_id", "stage_id", "deputy_email"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="case.id", index=True)
+    stage_id: str = Field(max_length=100)
+    deputy_email: str = Field(max_length=320)
+    absent_email: str = Field(max_length=320)
+
+
+class CollectiveAlert(SQLModel, table=True):
+    """A collective alert's own clock, beside its case row: raised, acknowledged, answered,
+    followed up (the protocol's 2-week and 4-week timers and 4-weekly follow-ups)."""
+
+    __tablename__ = "collective_alert"
+
+    case_id: int = Field(foreign_key="case.id", primary_key=True)
+    agreed_by: str | None = Field(default=None, max_length=320)
+    raised_on: date | None = None
+    ack_due: date | None = None
+    response_due: date | None = None
+    acknowledged_at: datetime | None = _utc(nullable=True)
+    responded_at: datetime | None = _utc(nullable=True)
+    ack_overdue_at: datetime | None = _utc(nullable=True)
+    response_overdue_at: datetime | None = _utc(nullable=True)
+    followups: int = 0
 
 
 class CaseEvent(SQLModel, table=True):
