@@ -780,3 +780,25 @@ def test_reply_all_to_the_iros_own_email_answers_the_stage(desk: Desk) -> None:
     desk.run(london(2026, 11, 3, 9, 5))
     assert "Panel is booked for Thursday." in desk.one("response_received").text
     assert desk.case().ref == "ESC-2026-0001"  # not a second case
+
+
+def test_a_council_s_own_reference_prefix_opens_cases_its_replies_find(tmp_path: Path) -> None:
+    """The prefix lives in one place (tags.toml): cases open with it and the matcher reads it,
+    even with the reply's headers stripped (only the subject and the marker left)."""
+    rules = tmp_path / "rules"
+    shutil.copytree(PROJECT_DIR / "rules", rules)
+    tags = rules / "tags.toml"
+    tags.write_text(tags.read_text().replace('ref_prefix = "ESC"', 'ref_prefix = "IRO"'))
+    desk = Desk(tmp_path, OPENED, rules_dir=rules)
+    try:
+        escalation = open_case(desk)
+        assert desk.case().ref == "IRO-2026-0001"
+        assert "[IRO-2026-0001]" in escalation.subject and "[ma:IRO-2026-0001]" in escalation.text
+        desk.receive(outlook_new(TM, f"RE: {escalation.subject}",
+                                 "We have started the search.\n\n> [ma:IRO-2026-0001]",
+                                 at=london(2026, 11, 3, 11)))
+        desk.run(london(2026, 11, 3, 11, 5))
+        assert desk.one("response_received").to == ["iro1@example.test"]
+        assert desk.case().stage_state == "awaiting_decision"
+    finally:
+        desk.close()

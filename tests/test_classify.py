@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
-from typing import get_args
 
 import pytest
 
 from mailagent.mail.classify import RULES, classify
 from mailagent.mail.parse import parse_message
-from mailagent.mail.references import REF_PREFIXES
 from mailagent.policy.schema import Problem, RulesError
-from mailagent.policy.vocabulary import TagRule, Vocabulary, check_vocabulary, load_vocabulary
+from mailagent.policy.vocabulary import Vocabulary, check_vocabulary, load_vocabulary
 
 RULES_DIR = Path(__file__).resolve().parents[1] / "rules"
 FIELDS = "Child: 580913\nPlan: LAC\nIssue: The plan has drifted.\n"
@@ -140,7 +138,19 @@ def test_the_shipped_vocabulary_is_clean() -> None:
 
 
 def test_tag_prefixes_are_the_reference_prefixes() -> None:
-    assert get_args(TagRule.model_fields["ref_prefix"].annotation) == REF_PREFIXES
+    vocab = load_vocabulary(RULES_DIR)
+    assert vocab.ref_prefixes == ("ESC", "PC", "GP", "CA")
+
+
+@pytest.mark.parametrize("prefix", ["E-SC", "esc", "E", "TOOLONGPREFIX"])
+def test_rules_check_refuses_a_prefix_the_matcher_could_not_read(
+    tmp_path: Path, prefix: str
+) -> None:
+    rules = copy_rules(tmp_path)
+    tags = rules / "tags.toml"
+    tags.write_text(tags.read_text().replace('ref_prefix = "ESC"', f'ref_prefix = "{prefix}"'))
+    (problem,) = check_vocabulary(rules)
+    assert problem.key == "escalation.ref_prefix" and "not a reference prefix" in problem.message
 
 
 def copy_rules(tmp_path: Path) -> Path:

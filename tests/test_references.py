@@ -7,14 +7,17 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from mailagent.mail.references import (
-    REF_PREFIXES,
-    find_marker,
-    find_subject_ref,
+    References,
     format_marker,
     has_forward_prefix,
     has_reply_prefix,
     strip_subject,
 )
+
+REF_PREFIXES = ("ESC", "PC", "GP", "CA")
+REFS = References(REF_PREFIXES)
+find_marker = REFS.find_marker
+find_subject_ref = REFS.find_in_subject
 
 
 @pytest.mark.parametrize(
@@ -135,3 +138,17 @@ def test_marker_round_trips_through_any_text(ref: str, before: str, after: str) 
     # a marker is found whatever surrounds it, unless the text holds an earlier marker
     if find_marker(before) is None:
         assert find_marker(before + "\n> " + format_marker(ref) + after) == ref
+
+
+def test_a_council_s_own_prefixes_are_the_ones_found() -> None:
+    refs = References(["IRO", "CHAL"])
+    assert refs.find_in_subject("RE: [IRO-2027-0001] Stage One") == "IRO-2027-0001"
+    assert refs.find_marker("> [ma:chal-2027-0002]") == "CHAL-2027-0002"
+    # Another council's prefix is ordinary text here.
+    assert refs.find_in_subject("RE: [ESC-2027-0001]") is None
+
+
+@pytest.mark.parametrize("prefixes", [[], ["E-SC"], ["1ESC"], ["E"]])
+def test_a_prefix_the_matcher_could_not_read_is_refused(prefixes: list[str]) -> None:
+    with pytest.raises(ValueError):
+        References(prefixes)

@@ -139,7 +139,8 @@ def test_missing_template(
     rules_copy: Path, directory: Directory, templates_dir: Path, ladder: str
 ) -> None:
     file = rules_copy / "ladders" / f"{ladder}.toml"
-    edit(file, 'reminder = "reminder"', 'reminder = "reminder_v2"')
+    # A ladder names only the templates it changes from the defaults.
+    edit(file, "\n[[stages]]", '\n[templates]\nreminder = "reminder_v2"\n\n[[stages]]')
     assert [str(p) for p in check_rules(rules_copy, directory, templates_dir)] == [
         f"{file}: templates.reminder: reminder_v2.txt.j2 and reminder_v2.html.j2"
         f" not in {templates_dir}"
@@ -249,7 +250,7 @@ def test_unreachable_stage(rules_copy: Path, directory: Directory, templates_dir
          "cafcass.plan_types[1]: must be 'LAC' or 'CP'"),
         ("qa-issue-resolution", 'to = "team_manager"', 'to = "Team Manager"',
          "stages[1].to: 'Team Manager' is not a role name: use lower-case letters, digits and _"),
-        ("qa-issue-resolution", 'reminder = "reminder"', 'remind = "reminder"',
+        ("qa-issue-resolution", "\n[[stages]]", '\n[templates]\nremind = "reminder"\n[[stages]]',
          "templates.remind: unknown key"),
         ("qa-issue-resolution", 'flags = { director_briefing = true }',
          'flags = { director_brief = true }', "stages[5].flags.director_brief: unknown key"),

@@ -35,7 +35,7 @@ from mailagent.cases.timeline import next_ref, record, remember_message
 from mailagent.mail.classify import Classification
 from mailagent.mail.fields import Command
 from mailagent.mail.parse import InboundMessage
-from mailagent.mail.references import REF_RE, format_marker, strip_subject
+from mailagent.mail.references import format_marker, references_for, strip_subject
 from mailagent.policy.directory import Person
 from mailagent.store.inbound import link_to_case
 from mailagent.store.models import Case, CollectiveAlert
@@ -351,10 +351,10 @@ def _name(office: Office, email: str) -> str:
     return person.name if person else email
 
 
-def link_if_named(session: Session, case: Case, text: str) -> Case | None:
+def link_if_named(session: Session, office: Office, case: Case, text: str) -> Case | None:
     """Link an escalation to the open collective alert whose reference its email names."""
-    for match in REF_RE.finditer(text or ""):
-        alert = session.exec(select(Case).where(Case.ref == match.group(0).upper(),
+    for ref, _prefix in references_for(office.vocabulary.ref_prefixes).find_all(text):
+        alert = session.exec(select(Case).where(Case.ref == ref,
                                                 Case.kind == "collective_alert")).first()
         if alert is not None:
             case.linked_ref = alert.ref

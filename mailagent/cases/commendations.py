@@ -22,7 +22,7 @@ from mailagent.cases.recipients import name_of
 from mailagent.cases.timeline import next_ref, record, remember_message
 from mailagent.mail.classify import Classification
 from mailagent.mail.parse import InboundMessage
-from mailagent.mail.references import REF_RE, format_marker
+from mailagent.mail.references import format_marker, references_for
 from mailagent.store.inbound import link_to_case
 from mailagent.store.models import Case
 
@@ -77,9 +77,12 @@ def commendation_fields(office: Office, cls: Classification) -> tuple[dict[str, 
         problems.append("Good practice: say what was good, e.g. Good practice: The social "
                         "worker visited every week and the child's views shaped the plan.")
     fields["practice"] = practice
-    linked = REF_RE.search(" ".join(str(v) for v in values.values()) + " " + (cls.reply_text or ""))
-    if linked and linked.group(1).upper() == "ESC":
-        fields["linked_ref"] = linked.group(0).upper()
+    text = " ".join(str(v) for v in values.values()) + " " + (cls.reply_text or "")
+    escalation = office.vocabulary.tags["escalation"].ref_prefix
+    linked = [ref for ref, prefix in references_for(office.vocabulary.ref_prefixes).find_all(text)
+              if prefix == escalation]
+    if linked:
+        fields["linked_ref"] = linked[0]
     return fields, problems
 
 

@@ -50,7 +50,9 @@ def open_case(
     """Open an escalation or a positive challenge and send its first emails."""
     ladder = office.rules.ladders[office.ladder_id]
     stage = _opening_stage(ladder, kind, fields.get("stage"))
-    prefix = ladder.case_ref_prefix.formal if stage.formal else ladder.case_ref_prefix.informal
+    # The kind of work fixes the reference's prefix (rules/tags.toml): a case that opens at
+    # an informal stage is a positive challenge until it goes formal.
+    prefix = office.vocabulary.tags["escalation" if stage.formal else "challenge"].ref_prefix
     year = now.astimezone(office.calendar.tz).year
     case = Case(
         ref=next_ref(session, prefix, year),

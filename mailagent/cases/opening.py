@@ -85,5 +85,5 @@ def open_from_email(
         conversation=msg.thread_index_conversation,
     )
     link_to_case(session, inbound_id, case.id)
-    collective.link_if_named(session, case, f"{msg.subject}\n{cls.reply_text or ''}")
+    collective.link_if_named(session, office, case, f"{msg.subject}\n{cls.reply_text or ''}")
     return Outcome("processed", case_ref=case.ref, summary=f"opened {case.ref}")

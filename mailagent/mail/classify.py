@@ -41,10 +41,9 @@ from mailagent.mail.fields import (
 from mailagent.mail.parse import InboundMessage
 from mailagent.mail.quotes import ReplySplit, split_reply
 from mailagent.mail.references import (
-    find_marker,
-    find_subject_ref,
     has_forward_prefix,
     has_reply_prefix,
+    references_for,
 )
 from mailagent.policy.vocabulary import TAG_KINDS, Vocabulary
 
@@ -206,8 +205,9 @@ def gather_facts(msg: InboundMessage, vocab: Vocabulary) -> Facts:
     answering = has_reply_prefix(msg.subject) or (
         bool(msg.in_reply_to or msg.references) and not forwarded
     )
-    subject_ref = _subject_ref(msg, automated)
-    marker_ref = find_marker(msg.text) or find_marker(msg.html)
+    subject_ref = _subject_ref(msg, automated, vocab)
+    refs = references_for(vocab.ref_prefixes)
+    marker_ref = refs.find_marker(msg.text) or refs.find_marker(msg.html)
     if automated is not None:  # machine mail: no text, tag or commands to read
         return Facts(msg, automated, None, subject_ref, marker_ref, ReplySplit("", False),
                      CommandsResult(), answering, forwarded)
@@ -220,11 +220,13 @@ def gather_facts(msg: InboundMessage, vocab: Vocabulary) -> Facts:
                  forwarded, tuple(problems))
 
 
-def _subject_ref(msg: InboundMessage, automated: Automated | None) -> str | None:
+def _subject_ref(msg: InboundMessage, automated: Automated | None,
+                 vocab: Vocabulary) -> str | None:
     """The subject's case reference; for a bounce, the returned email's subject's."""
-    ref = find_subject_ref(msg.subject)
+    refs = references_for(vocab.ref_prefixes)
+    ref = refs.find_in_subject(msg.subject)
     if ref is None and automated is not None and automated.kind is AutomatedKind.BOUNCE:
-        ref = find_subject_ref(bounce_details(msg).original_subject)
+        ref = refs.find_in_subject(bounce_details(msg).original_subject)
     return ref
 
 

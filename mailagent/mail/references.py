@@ -1,8 +1,10 @@
 """Case references and where to find them in an email: the subject and the body marker.
 
-A case reference looks like ``ESC-2026-0042``: a prefix for the kind of work (ESC formal
-escalation, PC positive challenge, GP good practice, CA collective alert), the year, and a
-number of at least four digits. Every email we send carries it twice: in the subject, e.g.
+A case reference looks like ``ESC-2026-0042``: a prefix for the kind of work, the year, and
+a number of at least four digits. The prefixes are the council's, from `rules/tags.toml`
+(`ref_prefix`, e.g. ESC formal escalation, PC positive challenge, GP good practice, CA
+collective alert); `References` finds exactly those, so a reference the rules can open is a
+reference the matcher can read. Every email we send carries it twice: in the subject, e.g.
 ``[ESC-2026-0042]``, and as a small marker in the body, ``[ma:ESC-2026-0042]``, because
 some clients drop the reply headers and some people rewrite the subject. Both are guessable,
 so whoever matches on them must check that the sender takes part in the case.
@@ -11,14 +13,62 @@ so whoever matches on them must check that the sender takes part in the case.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Iterator
+from functools import cache
 
-REF_PREFIXES = ("ESC", "PC", "GP", "CA")
-REF_RE = re.compile(r"\b(ESC|PC|GP|CA)-(\d{4})-(\d{4,})\b", re.IGNORECASE)
+from mailagent.policy.schema import REF_PREFIX_PATTERN
 
-# The marker is plain ASCII with no spaces, so it survives quoting ("> "), line wrapping,
-# HTML-to-text conversion and every charset; the "ma:" keeps a human-typed reference in
-# running text from being mistaken for it.
-MARKER_RE = re.compile(r"\[\s*ma\s*:\s*((?:ESC|PC|GP|CA)-\d{4}-\d{4,})\s*\]", re.IGNORECASE)
+_REF_PREFIX_RE = re.compile(REF_PREFIX_PATTERN)
+_ANY_REF_RE = re.compile(rf"{REF_PREFIX_PATTERN}-\d{{4}}-\d{{4,}}", re.IGNORECASE)
+
+
+class References:
+    """Finding the council's case references (of the given prefixes) in email."""
+
+    def __init__(self, prefixes: Iterable[str]) -> None:
+        self.prefixes = tuple(sorted({p.upper() for p in prefixes}, key=lambda p: (-len(p), p)))
+        if not self.prefixes or not all(_REF_PREFIX_RE.fullmatch(p) for p in self.prefixes):
+            raise ValueError(f"case reference prefixes must match {REF_PREFIX_PATTERN}: "
+                             f"{self.prefixes}")
+        alternatives = "|".join(self.prefixes)
+        self._ref = re.compile(rf"\b({alternatives})-(\d{{4}})-(\d{{4,}})\b", re.IGNORECASE)
+        self._bracketed = re.compile(rf"\[\s*({self._ref.pattern})\s*\]", re.IGNORECASE)
+        # The marker is plain ASCII with no spaces, so it survives quoting ("> "), line
+        # wrapping, HTML-to-text conversion and every charset; the "ma:" keeps a human-typed
+        # reference in running text from being mistaken for it.
+        self._marker = re.compile(
+            rf"\[\s*ma\s*:\s*((?:{alternatives})-\d{{4}}-\d{{4,}})\s*\]", re.IGNORECASE)
+
+    def find(self, text: str | None) -> str | None:
+        """The first case reference anywhere in `text`, or None."""
+        match = self._ref.search(text or "")
+        return normalise_ref(match.group(0)) if match else None
+
+    def find_all(self, text: str | None) -> Iterator[tuple[str, str]]:
+        """Every case reference in `text`, as (reference, prefix)."""
+        for match in self._ref.finditer(text or ""):
+            yield normalise_ref(match.group(0)), match.group(1).upper()
+
+    def find_in_subject(self, subject: str | None) -> str | None:
+        """The case reference in a subject, preferring one in brackets as we write it."""
+        if not subject:
+            return None
+        bracketed = self._bracketed.search(subject)
+        if bracketed:
+            return normalise_ref(bracketed.group(1))
+        return self.find(subject)
+
+    def find_marker(self, text_or_html: str | None) -> str | None:
+        """The case reference of the first (most recent) body marker, or None."""
+        match = self._marker.search(text_or_html or "")
+        return normalise_ref(match.group(1)) if match else None
+
+
+@cache
+def references_for(prefixes: tuple[str, ...]) -> References:
+    """One `References` per set of prefixes (its regexes are compiled once)."""
+    return References(prefixes)
+
 
 # Prefixes that mail clients put before a subject when answering or forwarding, in the
 # languages the council's staff and partners use: English, Welsh (ATB, YML), German,
@@ -44,22 +94,6 @@ _BANNER_RE = re.compile(
 def normalise_ref(ref: str) -> str:
     """The canonical spelling of a reference: upper-case prefix."""
     return ref.strip().upper()
-
-
-def find_ref(text: str) -> str | None:
-    """The first case reference anywhere in `text`, or None."""
-    match = REF_RE.search(text or "")
-    return normalise_ref(match.group(0)) if match else None
-
-
-def find_subject_ref(subject: str | None) -> str | None:
-    """The case reference in a subject, preferring one in brackets as we write it."""
-    if not subject:
-        return None
-    bracketed = re.search(r"\[\s*(" + REF_RE.pattern + r")\s*\]", subject, re.IGNORECASE)
-    if bracketed:
-        return normalise_ref(bracketed.group(1))
-    return find_ref(subject)
 
 
 def strip_banners(subject: str) -> str:
@@ -96,12 +130,6 @@ def _first_prefix(subject: str | None) -> str | None:
 
 def format_marker(ref: str) -> str:
     """The body marker for a case, e.g. ``[ma:ESC-2026-0042]``."""
-    if not REF_RE.fullmatch(ref.strip()):
+    if not _ANY_REF_RE.fullmatch(ref.strip()):
         raise ValueError(f"not a case reference: {ref!r}")
     return f"[ma:{normalise_ref(ref)}]"
-
-
-def find_marker(text_or_html: str | None) -> str | None:
-    """The case reference of the first (most recent) body marker, or None."""
-    match = MARKER_RE.search(text_or_html or "")
-    return normalise_ref(match.group(1)) if match else None

@@ -130,13 +130,6 @@ class CafcassRoute(RulesModel):
     notify: tuple[Role, ...] = ()
 
 
-class CaseRefPrefix(RulesModel):
-    """How case references begin, by the kind of stage a case opens at."""
-
-    informal: str = "PC"
-    formal: str = "ESC"
-
-
 class Ladder(RulesModel):
     """A council's escalation ladder: ordered stages and the rules over all of them."""
 
@@ -149,7 +142,6 @@ class Ladder(RulesModel):
     decision_working_days: int = Field(default=2, ge=0)
     whole_process: WholeProcessLimit | None = None
     bypass: tuple[Identifier, ...] | None = None
-    case_ref_prefix: CaseRefPrefix = CaseRefPrefix()
     templates: LadderTemplates = LadderTemplates()
     cafcass: CafcassRoute | None = None
     stages: tuple[Stage, ...] = Field(min_length=1)

@@ -83,6 +83,20 @@ Identifier = Annotated[str, AfterValidator(_identifier)]
 
 
 PlanType = Literal["LAC", "CP"]
+# What a case reference prefix may look like: a capital letter, then capitals or digits, no
+# hyphen, so the year and number always follow the first hyphen. `mail.references` reads
+# exactly the prefixes the rules give, so a reference the rules can open can be matched.
+REF_PREFIX_PATTERN = r"[A-Z][A-Z0-9]{1,9}"
+
+
+def _ref_prefix(value: str) -> str:
+    if not re.fullmatch(REF_PREFIX_PATTERN, value):
+        raise ValueError(f"{value!r} is not a reference prefix: use 2 to 10 capital letters or "
+                         "digits, starting with a letter (e.g. ESC)")
+    return value
+
+
+RefPrefix = Annotated[str, AfterValidator(_ref_prefix)]
 
 
 class RulesModel(BaseModel):

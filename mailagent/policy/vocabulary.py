@@ -22,7 +22,14 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, RootModel
 
-from mailagent.policy.schema import Identifier, PlanType, Problem, RulesError, read_model
+from mailagent.policy.schema import (
+    Identifier,
+    PlanType,
+    Problem,
+    RefPrefix,
+    RulesError,
+    read_model,
+)
 
 TAGS_FILE = "tags.toml"
 FIELDS_FILE = "fields.toml"
@@ -65,7 +72,7 @@ class _Model(BaseModel):
 
 class TagRule(_Model):
     label: str
-    ref_prefix: Literal["ESC", "PC", "GP", "CA"]  # references.REF_PREFIXES
+    ref_prefix: RefPrefix
     words: tuple[Word, ...] = Field(min_length=1)
     required: tuple[Identifier, ...] = ()
     command: Word | None = None
@@ -128,6 +135,7 @@ class Vocabulary:
     commands: Mapping[str, CommandRule]
     plan_values: Mapping[str, tuple[str, ...]]
     child_ref_pattern: re.Pattern[str]
+    ref_prefixes: tuple[str, ...]  # every case reference begins with one of these
     _names: Mapping[tuple[str, str], str]  # (namespace, name_key) -> id
 
     def tag_kind(self, word: str) -> str | None:
@@ -183,6 +191,7 @@ def load_vocabulary(rules_dir: Path) -> Vocabulary:
         commands=dict(files.commands.root),
         plan_values=dict(files.fields.plan_values),
         child_ref_pattern=re.compile(files.fields.child_ref_pattern),
+        ref_prefixes=tuple(getattr(files.tags, kind).ref_prefix for kind in TAG_KINDS),
         _names=names,
     )
 
