@@ -29,7 +29,7 @@ from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from mailagent.config import PROJECT_DIR  # noqa: E402
+from mailagent import shipped  # noqa: E402
 from mailagent.mail.classify import classify  # noqa: E402
 from mailagent.mail.parse import parse_message  # noqa: E402
 from mailagent.policy.vocabulary import load_vocabulary  # noqa: E402
@@ -96,7 +96,7 @@ def main() -> int:
     parser.add_argument("--messages", type=int, default=400)
     args = parser.parse_args()
     messages = corpus(args.messages)
-    vocab = load_vocabulary(PROJECT_DIR / "rules")
+    vocab = load_vocabulary(shipped.rules_dir())
 
     floor = rate(lambda raw: message_from_bytes(raw, policy=policy.compat32), messages)
     ours = rate(lambda raw: classify(parse_message(raw), vocab), messages)

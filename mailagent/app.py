@@ -61,10 +61,10 @@ def build_agent(
     migrate: bool = True,
 ) -> Agent:
     """Wire the agent from settings; tests pass their own clock, source or transport."""
-    engine = create_db_engine(settings.database_url)
+    engine = create_db_engine(settings.database.url)
     if migrate:
         upgrade(engine)
-    rules_dir = settings.resolve(settings.agent.rules_dir)
+    rules_dir = settings.agent.rules_dir
     try:
         rules = load_rules(rules_dir)
     except RulesError as exc:
@@ -87,9 +87,9 @@ def build_agent(
             working_hours=(cal.working_hours_start, cal.working_hours_end),
         ),
         rules=rules,
-        directory=load_directory(settings.resolve(settings.directory.path)),
+        directory=load_directory(settings.directory.path),
         vocabulary=load_vocabulary(rules_dir),
-        renderer=Renderer(settings.resolve(settings.agent.templates_dir)),
+        renderer=Renderer(settings.agent.templates_dir),
         source=source or build_source(settings, engine=engine, oauth=oauth),
         transport=transport or build_transport(settings, oauth=oauth),
     )
@@ -118,7 +118,7 @@ def build_source(
         from mailagent.sources.graph import GraphSource
         from mailagent.store.cursors import DatabaseCursors
 
-        engine = engine or create_db_engine(settings.database_url)
+        engine = engine or create_db_engine(settings.database.url)
         return GraphSource(
             _graph_client(src, oauth), src.mailbox or settings.agent.mailbox,
             DatabaseCursors(engine), folder=src.folder,
@@ -134,7 +134,7 @@ def build_source(
         )
     from mailagent.sources.maildir import MaildirSource
 
-    return MaildirSource(settings.resolve(src.path))
+    return MaildirSource(src.path)
 
 
 def build_transport(settings: Settings, *, oauth: OAuthApps | None = None) -> Transport:
@@ -163,7 +163,7 @@ def build_transport(settings: Settings, *, oauth: OAuthApps | None = None) -> Tr
         return EwsTransport(mailbox.connect, save_to_sent_items=out.save_to_sent_items)
     from mailagent.transports.files import FilesTransport
 
-    return FilesTransport(settings.resolve(out.path))
+    return FilesTransport(out.path)
 
 
 def oauth_apps(settings: Settings) -> OAuthApps | None:
@@ -204,4 +204,4 @@ def _exchange_mailbox(
 
 
 def data_path(settings: Settings, name: str) -> Path:
-    return settings.resolve(settings.agent.data_dir) / name
+    return settings.agent.data_dir / name

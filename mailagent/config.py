@@ -1,7 +1,8 @@
 """One TOML file -> typed, validated settings; secrets come from the environment or a file.
 
 A wrong or missing key stops the program at start with a message that names the file and
-the key, because a council officer edits this file by hand.
+the key, because a council officer edits this file by hand. Relative paths in the file are
+taken from the file's own folder, whatever the working directory, and are absolute once loaded.
 """
 
 from __future__ import annotations
@@ -10,24 +11,47 @@ import os
 import tomllib
 from datetime import date, time
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+from mailagent import shipped
 
 
 class ConfigError(Exception):
     """The configuration cannot be used; str() is one line per problem, naming file and key."""
 
 
+def _from_config_folder(value: Path, info: ValidationInfo) -> Path:
+    folder = (info.context or {}).get("folder")
+    if folder is None or value.is_absolute():
+        return value
+    return (folder / value).resolve()
+
+
+# A path in the config file: a relative one is taken from the config file's folder.
+ConfigPath = Annotated[Path, AfterValidator(_from_config_folder)]
+
+
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # Defaults are validated too, so a default path is also taken from the config's folder.
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
 
 
 class Secret(_Section):
     """A secret named by where to find it, never written in the file itself."""
 
     env: str | None = None
-    file: Path | None = None
+    file: ConfigPath | None = None
 
     def reveal(self) -> str | None:
         if self.env:
@@ -57,15 +81,23 @@ class AgentSettings(_Section):
     council: str = Field(description="ladder id: rules/ladders/<council>.toml")
     mailbox: str = Field(description="the shared mailbox address (From and Reply-To)")
     display_name: str = "IRO Escalations"
-    rules_dir: Path = Path("rules")
-    templates_dir: Path = Path("templates")
-    data_dir: Path = Path("var")
+    rules_dir: ConfigPath = Path("rules")
+    templates_dir: ConfigPath = Path("templates")
+    data_dir: ConfigPath = Path("var")
     max_emails_per_recipient_per_case_per_day: int = Field(default=10, ge=1)
 
 
 class DatabaseSettings(_Section):
     url: str = "sqlite:///var/mailagent.sqlite"
     password: Secret | None = None
+
+    @field_validator("url")
+    @classmethod
+    def _sqlite_file_from_config_folder(cls, url: str, info: ValidationInfo) -> str:
+        prefix = "sqlite:///"  # four slashes is an absolute path, "sqlite://" is in memory
+        if not url.startswith(prefix) or url.startswith(prefix + "/") or url == prefix:
+            return url
+        return prefix + str(_from_config_folder(Path(url[len(prefix):]), info))
 
 
 class CalendarSettings(_Section):
@@ -77,12 +109,12 @@ class CalendarSettings(_Section):
 
 
 class DirectorySettings(_Section):
-    path: Path = Path("rules/directory.example.toml")
+    path: ConfigPath = Path("rules/directory.example.toml")
 
 
 class MaildirSourceSettings(_Section):
     kind: Literal["maildir"] = "maildir"
-    path: Path = Path("var/mailbox")
+    path: ConfigPath = Path("var/mailbox")
 
 
 class ImapSourceSettings(_Section):
@@ -152,7 +184,7 @@ SourceSettings = Annotated[
 
 class FilesTransportSettings(_Section):
     kind: Literal["files"] = "files"
-    path: Path = Path("var/sent")
+    path: ConfigPath = Path("var/sent")
 
 
 class SmtpTransportSettings(_Section):
@@ -196,7 +228,7 @@ class OAuthSettings(_Section):
     client_id: str
     client_secret: Secret | None = None
     # A PEM file holding the private key (and the certificate), or a .pfx/.p12 file.
-    certificate_file: Path | None = None
+    certificate_file: ConfigPath | None = None
     # The certificate's SHA-1 thumbprint (hex); needed for a PEM file without the certificate.
     certificate_thumbprint: str | None = None
     certificate_password: Secret | None = None
@@ -230,6 +262,12 @@ class Settings(_Section):
     summary: SummarySettings = SummarySettings()
     path: Path | None = Field(default=None, exclude=True)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _absent_sections_as_empty(cls, data: Any) -> Any:
+        # Validated like an empty section, so its default paths come from the config's folder.
+        return {**_ABSENT_SECTIONS, **data} if isinstance(data, dict) else data
+
     @model_validator(mode="after")
     def _oauth_needs_oauth_section(self) -> Settings:
         for name, section in (("source", self.source), ("transport", self.transport)):
@@ -239,19 +277,11 @@ class Settings(_Section):
                 raise ValueError(f"{name}: Microsoft Graph needs an [oauth] section")
         return self
 
-    def resolve(self, relative: Path) -> Path:
-        """A path from the file, taken relative to the config file's folder."""
-        if relative.is_absolute() or self.path is None:
-            return relative
-        return (self.path.parent / relative).resolve()
 
-    @property
-    def database_url(self) -> str:
-        url = self.database.url
-        prefix = "sqlite:///"
-        if url.startswith(prefix) and not url.startswith(prefix + "/") and url != "sqlite://":
-            return prefix + str(self.resolve(Path(url[len(prefix):])))
-        return url
+_ABSENT_SECTIONS: dict[str, dict[str, str]] = {
+    "database": {}, "calendar": {}, "directory": {}, "source": {"kind": "maildir"},
+    "transport": {"kind": "files"}, "outbox": {}, "logging": {}, "summary": {},
+}
 
 
 def load_settings(path: Path) -> Settings:
@@ -267,34 +297,49 @@ def load_settings(path: Path) -> Settings:
 
 
 def settings_from_dict(data: dict, path: Path | None = None) -> Settings:
+    """Validate `data`; with a `path`, relative paths in it are taken from the path's folder."""
+    folder = path.resolve().parent if path is not None else None
     try:
-        settings = Settings.model_validate({**data, "path": path})
+        return Settings.model_validate({**data, "path": path}, context={"folder": folder})
     except ValidationError as exc:
         raise ConfigError("\n".join(_describe(path, err) for err in exc.errors())) from exc
-    return settings
 
 
-_KINDS = ("imap", "maildir", "graph", "ews", "files", "smtp")
+# The sections whose keys depend on their `kind`, and the model for each kind.
+_KINDS: dict[str, dict[str, type[BaseModel]]] = {
+    section: {get_args(model.model_fields["kind"].annotation)[0]: model for model in models}
+    for section, models in (
+        ("source", get_args(get_args(SourceSettings)[0])),
+        ("transport", get_args(get_args(TransportSettings)[0])),
+    )
+}
 
 
 def _describe(path: Path | None, err: dict) -> str:
-    # Drop the discriminator tags pydantic inserts ("imap", "maildir") so the key reads as
-    # the officer wrote it.
-    parts = [str(p) for p in err["loc"] if p not in _KINDS]
-    key = ".".join(parts) or "(top level)"
+    loc = [str(p) for p in err["loc"]]
+    kinds = _KINDS.get(loc[0], {}) if loc else {}
+    kind = loc[1] if len(loc) > 1 and loc[1] in kinds else None
+    # Drop the kind pydantic inserts ("source.imap.host") so the key reads as it was written.
+    key = ".".join(loc[:1] + loc[2:] if kind else loc) or "(top level)"
     message = {
         "missing": "is required but missing",
         "extra_forbidden": "is not a known key",
+        "union_tag_not_found": f"kind is required: one of {', '.join(kinds)}",
+        "union_tag_invalid": f"kind must be one of {', '.join(kinds)}",
     }.get(err["type"], err["msg"])
+    if err["type"] == "extra_forbidden" and kind:
+        takers = " or ".join(
+            f'"{name}"' for name, model in kinds.items() if loc[-1] in model.model_fields
+        )
+        message = f'is not a key for kind = "{kind}"' + (
+            f" (it is for kind = {takers})" if takers else ""
+        )
     return f"{path or '<config>'}: {key}: {message}"
-
-
-PROJECT_DIR = Path(__file__).resolve().parents[1]
 
 
 def default_settings(data_dir: Path, council: str = "leicestershire") -> Settings:
     """Settings for the embedded default: SQLite and local folders under `data_dir`, with the
-    rules, example directory and templates shipped beside the package."""
+    rules, example directory and templates shipped with mailagent."""
     data_dir = data_dir.resolve()
     return settings_from_dict(
         {
@@ -302,10 +347,10 @@ def default_settings(data_dir: Path, council: str = "leicestershire") -> Setting
                 "council": council,
                 "mailbox": "iro-escalations@council.example",
                 "data_dir": str(data_dir),
-                "rules_dir": str(PROJECT_DIR / "rules"),
-                "templates_dir": str(PROJECT_DIR / "templates"),
+                "rules_dir": str(shipped.rules_dir()),
+                "templates_dir": str(shipped.templates_dir()),
             },
-            "directory": {"path": str(PROJECT_DIR / "rules" / "directory.example.toml")},
+            "directory": {"path": str(shipped.rules_dir() / "directory.example.toml")},
             "database": {"url": f"sqlite:///{data_dir / 'mailagent.sqlite'}"},
             "source": {"kind": "maildir", "path": str(data_dir / "mailbox")},
             "transport": {"kind": "files", "path": str(data_dir / "sent")},

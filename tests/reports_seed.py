@@ -18,10 +18,9 @@ from sqlmodel import Session, select
 from mailagent.app import Agent
 from mailagent.cases import commands, escalation, steps
 from mailagent.cases.recipients import stage_recipients
-from mailagent.config import PROJECT_DIR
 from mailagent.store.db import transaction
 from mailagent.store.models import Case, Inbound
-from tests.support import MAILBOX, email_bytes, london
+from tests.support import MAILBOX, PROJECT_DIR, email_bytes, london
 
 IRO1, IRO2 = "iro1@example.test", "iro2@example.test"
 TEAMS = {"north": "North Children in Care Team", "south": "South Children in Care Team"}

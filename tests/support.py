@@ -11,8 +11,10 @@ from zoneinfo import ZoneInfo
 
 from mailagent.app import Agent, build_agent
 from mailagent.clock import FixedClock
-from mailagent.config import PROJECT_DIR, Settings, settings_from_dict
+from mailagent.config import Settings, settings_from_dict
 
+# The checkout under test: its rules/ and templates/ are the ones the tests use.
+PROJECT_DIR = Path(__file__).resolve().parents[1]
 LONDON = ZoneInfo("Europe/London")
 MAILBOX = "agent@example.test"
 

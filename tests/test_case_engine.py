@@ -18,7 +18,6 @@ import pytest
 from typer.testing import CliRunner
 
 from mailagent.cli.main import app
-from mailagent.config import PROJECT_DIR
 from mailagent.logs import PROTOCOL_LOGGERS
 from tests.clients import (
     delivery_failure,
@@ -29,7 +28,7 @@ from tests.clients import (
     outlook_reply,
 )
 from tests.desk import ESCALATION, IRO, Desk, Sent, fields
-from tests.support import london
+from tests.support import PROJECT_DIR, london
 
 TM = "Tara Moss <tm1@example.test>"
 SW = "Sam Walker <sw1@example.test>"

@@ -9,8 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from mailagent.cli.main import app
-from mailagent.config import PROJECT_DIR
-from tests.support import write_config
+from tests.support import PROJECT_DIR, write_config
 
 runner = CliRunner()
 
@@ -124,3 +123,29 @@ def test_run_once_waits_for_no_one_while_a_daemon_holds_the_mailbox(tmp_path: Pa
     finally:
         agent.close()
     assert runner.invoke(app, ["run", "--once", "--config", str(config)]).exit_code == 0
+
+
+def test_config_before_the_command_after_it_and_from_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Three councils' configs, each with its own (missing) rules folder, tell them apart.
+    configs = {}
+    for name in ("before", "after", "env"):
+        (tmp_path / name).mkdir()
+        configs[name] = tmp_path / name / "config.toml"
+        configs[name].write_text("[agent]\ncouncil = 'leicestershire'\nmailbox = 'a@b'\n")
+
+    def checked(*args: str) -> str:
+        result = runner.invoke(app, list(args))
+        assert result.exit_code == 1
+        [folder] = {name for name in configs if f"no folder {tmp_path / name}" in result.output}
+        return folder
+
+    monkeypatch.setenv("MAILAGENT_CONFIG", str(configs["env"]))
+    assert checked("rules", "check") == "env"
+    assert checked("--config", str(configs["before"]), "rules", "check") == "before"
+    assert checked("--config", str(configs["before"]), "rules", "check",
+                   "--config", str(configs["after"])) == "after"
+    message = runner.invoke(app, ["rules", "check"]).output
+    assert f"{configs['env']}: agent.rules_dir: there is no folder {tmp_path / 'env' / 'rules'}" \
+        in message

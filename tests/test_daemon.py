@@ -25,7 +25,7 @@ from sqlmodel import Session, func, select
 
 from mailagent.app import Agent, build_agent
 from mailagent.clock import FixedClock
-from mailagent.config import PROJECT_DIR, load_settings
+from mailagent.config import load_settings
 from mailagent.runners.daemon import (
     AlreadyRunning,
     DailyJob,
@@ -40,6 +40,7 @@ from mailagent.store.db import create_db_engine
 from mailagent.store.models import Inbound, Outbound
 from tests.support import (
     ESCALATION_BODY,
+    PROJECT_DIR,
     email_bytes,
     imap_source,
     london,

@@ -37,7 +37,7 @@ SERVICE_MANAGER = "Sean Mills <sm1@example.test>"
 
 
 def _drop(agent: Agent, raw: bytes, name: str) -> None:
-    inbox = agent.settings.resolve(agent.settings.source.path)  # type: ignore[union-attr]
+    inbox = agent.settings.source.path  # type: ignore[union-attr]
     (inbox / f"{name}.eml").write_bytes(raw)
 
 

@@ -9,10 +9,9 @@ from pathlib import Path
 
 from sqlmodel import Session, select
 
-from mailagent.config import PROJECT_DIR
 from mailagent.runners.pipeline import run_once
 from mailagent.store.models import Outbound
-from tests.support import ESCALATION_BODY, london, make_agent
+from tests.support import ESCALATION_BODY, PROJECT_DIR, london, make_agent
 
 
 def test_a_stage_sent_by_the_iros_manager(tmp_path: Path) -> None:

@@ -121,7 +121,7 @@ def _drop(agent: Agent, sender: str, subject: str, body: str, clock: FixedClock,
     if in_reply_to:
         msg["In-Reply-To"] = msg["References"] = in_reply_to
     msg.set_content(body)
-    inbox = agent.settings.resolve(agent.settings.source.path)  # type: ignore[union-attr]
+    inbox = agent.settings.source.path  # type: ignore[union-attr]
     count = len(list(inbox.glob("*.eml")))
     (inbox / f"demo-{clock.now():%Y%m%d%H%M}-{count}.eml").write_bytes(msg.as_bytes())
     return str(msg["Message-ID"])

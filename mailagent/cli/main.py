@@ -26,6 +26,14 @@ db_app = typer.Typer(help="The database.", no_args_is_help=True)
 rules_app = typer.Typer(
     help="The council's rules (ladders, tags, categories).", no_args_is_help=True
 )
+
+
+@app.callback()
+def _before_any_command(config: ConfigOption = None) -> None:
+    # `mailagent --config FILE COMMAND`: each command's own --config falls back on this one.
+    del config
+
+
 app.add_typer(db_app, name="db")
 app.add_typer(rules_app, name="rules")
 reports.register(app)
@@ -69,7 +77,7 @@ def run(
 
 
 def _refuse_invalid_rules(settings: Settings) -> None:
-    problems = _rule_problems(settings, settings.resolve(settings.agent.rules_dir))
+    problems = _rule_problems(settings, settings.agent.rules_dir)
     if problems:
         fail("mailagent will not start: the rules have problems:\n" + "\n".join(problems))
 
@@ -78,11 +86,20 @@ def _rule_problems(settings: Settings, rules_dir: Path) -> list[str]:
     from mailagent.policy.directory import load_directory
     from mailagent.policy.rules import check_rules
 
+    missing = [
+        f"{settings.path or '<config>'}: {key}: there is no folder {folder} (a relative path "
+        f"is taken from the config file's folder; `mailagent init` writes a starting one)"
+        for key, folder in (("agent.rules_dir", rules_dir),
+                            ("agent.templates_dir", settings.agent.templates_dir))
+        if not folder.is_dir()
+    ]
+    if missing:
+        return missing
     try:
-        directory = load_directory(settings.resolve(settings.directory.path))
+        directory = load_directory(settings.directory.path)
     except Exception as exc:  # the directory's own problems are reported, not raised
         return [str(exc)]
-    problems = check_rules(rules_dir, directory, settings.resolve(settings.agent.templates_dir))
+    problems = check_rules(rules_dir, directory, settings.agent.templates_dir)
     return [str(problem) for problem in problems]
 
 
@@ -98,13 +115,42 @@ def demo(
     run_demo(workdir, out=typer.echo)
 
 
+@app.command()
+def init(
+    folder: Annotated[Path, typer.Argument(help="The folder to write into (made if missing).")],
+    force: Annotated[
+        bool, typer.Option("--force", help="Overwrite the files that are already there.")
+    ] = False,
+) -> None:
+    """Write a starting config.toml, ladders, rules and templates for a council to edit."""
+    from mailagent.cli.init import StarterExists, write_starter
+
+    try:
+        written = write_starter(folder, force=force)
+    except StarterExists as exc:
+        shown = "\n".join(f"  {path}" for path in exc.existing[:10])
+        more = f"\n  ... and {len(exc.existing) - 10} more" if len(exc.existing) > 10 else ""
+        fail(f"{folder} already has {len(exc.existing)} of the files init writes; nothing "
+             f"was written (--force overwrites them):\n{shown}{more}")
+    except OSError as exc:
+        fail(f"cannot write into {folder}: {exc.strerror} ({exc.filename})")
+    config = folder / "config.toml"
+    typer.echo(
+        f"wrote {len(written)} files into {folder}, readable by you only. Next:\n"
+        f"  1. edit {config}: the council's ladder, mailbox, closure days, database, mail\n"
+        f"  2. put the council's ladder in {folder / 'rules' / 'ladders'} and its people in a "
+        f"directory file\n"
+        f"  3. mailagent --config {config} rules check"
+    )
+
+
 @db_app.command("upgrade")
 def db_upgrade(config: ConfigOption = None) -> None:
     """Create or migrate the database schema to the latest version."""
     from mailagent.store.db import create_db_engine, upgrade
 
     settings = settings_from(config)
-    upgrade(create_db_engine(settings.database_url))
+    upgrade(create_db_engine(settings.database.url))
     typer.echo("database is up to date")
 
 
@@ -115,7 +161,7 @@ def rules_check(
 ) -> None:
     """Validate ladders, tags, categories, roles and templates; one line per problem."""
     settings = settings_from(config)
-    folder = rules_dir or settings.resolve(settings.agent.rules_dir)
+    folder = rules_dir or settings.agent.rules_dir
     problems = _rule_problems(settings, folder)
     for line in problems:
         typer.echo(line)
@@ -171,7 +217,7 @@ def inspect(
         raw = sys.stdin.buffer.read() if str(file) == "-" else file.read_bytes()
     except OSError as exc:
         fail(f"cannot read {file}: {exc.strerror}")
-    vocabulary = load_vocabulary(settings.resolve(settings.agent.rules_dir))
+    vocabulary = load_vocabulary(settings.agent.rules_dir)
     typer.echo(json.dumps(inspect_bytes(raw, vocabulary), ensure_ascii=False, indent=2))
 
 

@@ -202,5 +202,5 @@ def case_export(
 
 
 def _templates(agent) -> Path | None:  # type: ignore[no-untyped-def]
-    folder = agent.settings.resolve(agent.settings.agent.templates_dir)
+    folder = agent.settings.agent.templates_dir
     return folder if folder.is_dir() else None

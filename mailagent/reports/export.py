@@ -293,7 +293,7 @@ def write_export(agent: Agent, export: CaseExport, path: Path) -> None:
         return
     if suffix not in (".html", ".htm", ".pdf"):
         raise ReportProblem(f"{path.name}: a case is exported as .html, .pdf or .json")
-    templates = agent.settings.resolve(agent.settings.agent.templates_dir)
+    templates = agent.settings.agent.templates_dir
     html = render_report("case_export.html.j2", export_context(agent, export),
                          templates if templates.is_dir() else SHIPPED)
     if suffix != ".pdf":

@@ -13,9 +13,9 @@ from typing import Any
 
 import jinja2
 
-from mailagent.config import PROJECT_DIR
+from mailagent import shipped
 
-SHIPPED = PROJECT_DIR / "templates"
+SHIPPED = shipped.templates_dir()
 
 
 @cache
