@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlmodel import Session
 
+from mailagent.cases.notify import email_context
 from mailagent.cases.office import Office
 from mailagent.cases.outcome import Outcome, quarantined
 from mailagent.mail.classify import Classification
@@ -25,15 +26,15 @@ def ask_for_corrections(
     problems: list[str], now: datetime, inbound_id: int,
 ) -> None:
     iro = office.directory.person_by_email(msg.from_addr or "")
-    context = {
-        "sender_name": iro.name if iro else msg.from_name or msg.from_addr,
-        "tag_label": office.vocabulary.tags[kind].label,
-        "original_subject": msg.subject,
-        "problems": problems,
-        "example": example_fields(office.vocabulary, kind),
-        "child_ref": cls.child_ref,
-        "mailbox": office.settings.agent.mailbox,
-    }
+    context = email_context(
+        office,
+        sender_name=iro.name if iro else msg.from_name or msg.from_addr,
+        tag_label=office.vocabulary.tags[kind].label,
+        original_subject=msg.subject,
+        problems=problems,
+        example=example_fields(office.vocabulary, kind),
+        child_ref=cls.child_ref,
+    )
     _answer(session, office, msg, "fields_problem", context, now, inbound_id)
 
 
@@ -46,14 +47,14 @@ def on_unmatched(
         return quarantined(f"{cls.kind}: not about a known case, and not from a known IRO")
     iro = office.directory.person_by_email(sender)
     vocab = office.vocabulary
-    context = {
-        "sender_name": iro.name if iro else sender,
-        "original_subject": msg.subject,
-        "tags": [{"tag": f"[{rule.words[0].upper()}]", "meaning": rule.label}
-                 for rule in vocab.tags.values()],
-        "example": example_fields(vocab, "escalation"),
-        "mailbox": office.settings.agent.mailbox,
-    }
+    context = email_context(
+        office,
+        sender_name=iro.name if iro else sender,
+        original_subject=msg.subject,
+        tags=[{"tag": f"[{rule.words[0].upper()}]", "meaning": rule.label}
+              for rule in vocab.tags.values()],
+        example=example_fields(vocab, "escalation"),
+    )
     _answer(session, office, msg, "help", context, now, inbound_id)
     return Outcome("processed", "not about a case: the IRO was sent help",
                    summary="IRO sent help")

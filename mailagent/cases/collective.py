@@ -27,7 +27,7 @@ from sqlmodel import Session, select
 
 from mailagent.cases import commands
 from mailagent.cases.match import Match
-from mailagent.cases.notify import names, people_for, send
+from mailagent.cases.notify import email_context, names, people_for, send
 from mailagent.cases.office import Office
 from mailagent.cases.outcome import Outcome, quarantined
 from mailagent.cases.recipients import name_of
@@ -35,7 +35,7 @@ from mailagent.cases.timeline import next_ref, record, remember_message
 from mailagent.mail.classify import Classification
 from mailagent.mail.fields import Command
 from mailagent.mail.parse import InboundMessage
-from mailagent.mail.references import format_marker, references_for, strip_subject
+from mailagent.mail.references import references_for, strip_subject
 from mailagent.policy.directory import Person
 from mailagent.store.inbound import link_to_case
 from mailagent.store.models import Case, CollectiveAlert
@@ -297,18 +297,15 @@ def apply_due(session: Session, office: Office, case: Case, step: str, now: date
 
 
 def alert_context(office: Office, case: Case, **extra: Any) -> dict[str, Any]:
-    iro = office.directory.person_by_email(case.iro_email)
     f = case.fields
-    return {
-        "case": {"ref": case.ref, "theme": f.get("theme"), "children": f.get("children"),
-                 "evidence": f.get("evidence"), "action_sought": f.get("action_sought"),
-                 "iro_name": iro.name if iro else case.iro_email},
-        "ack_due_text": _day_text(office, alert_of(case).ack_due),
-        "response_due_text": _day_text(office, alert_of(case).response_due),
-        "mailbox": office.settings.agent.mailbox,
-        "marker": format_marker(case.ref),
+    return email_context(
+        office, case,
+        case_fields={"theme": f.get("theme"), "children": f.get("children"),
+              "evidence": f.get("evidence"), "action_sought": f.get("action_sought")},
+        ack_due_text=_day_text(office, alert_of(case).ack_due),
+        response_due_text=_day_text(office, alert_of(case).response_due),
         **extra,
-    }
+    )
 
 
 # -- helpers ------------------------------------------------------------------------------

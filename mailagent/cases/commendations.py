@@ -15,14 +15,14 @@ from sqlmodel import Session
 
 from mailagent.cases.answers import ask_for_corrections
 from mailagent.cases.match import Match
-from mailagent.cases.notify import names, people_for, send
+from mailagent.cases.notify import email_context, names, people_for, send
 from mailagent.cases.office import Office
 from mailagent.cases.outcome import Outcome
 from mailagent.cases.recipients import name_of
 from mailagent.cases.timeline import next_ref, record, remember_message
 from mailagent.mail.classify import Classification
 from mailagent.mail.parse import InboundMessage
-from mailagent.mail.references import format_marker, references_for
+from mailagent.mail.references import references_for
 from mailagent.store.inbound import link_to_case
 from mailagent.store.models import Case
 
@@ -104,11 +104,10 @@ def _send(session: Session, office: Office, case: Case, now: datetime) -> None:
 
 
 def commendation_context(office: Office, case: Case, **extra: Any) -> dict[str, Any]:
-    iro = office.directory.person_by_email(case.iro_email)
     f = case.fields
-    return {
-        "case": {
-            "ref": case.ref,
+    return email_context(
+        office, case,
+        case_fields={
             "child_ref": case.child_ref,
             "children": f.get("children"),
             "team": f.get("team_name") or case.team,
@@ -116,12 +115,9 @@ def commendation_context(office: Office, case: Case, **extra: Any) -> dict[str, 
             "practice": f.get("practice", ""),
             "impact": f.get("impact", ""),
             "linked_ref": case.linked_ref,
-            "iro_name": iro.name if iro else case.iro_email,
         },
-        "mailbox": office.settings.agent.mailbox,
-        "marker": format_marker(case.ref),
         **extra,
-    }
+    )
 
 
 

@@ -60,17 +60,34 @@ def deadline_text(office: Office, at: datetime | None) -> str:
     return deadline_words(office, at)[0]
 
 
+def email_context(office: Office, case: Case | None = None, *,
+                  case_fields: dict[str, Any] | None = None, **extra: Any) -> dict[str, Any]:
+    """What every email template may use: the shared mailbox, the council and, for an email
+    about a case, its reference, marker and IRO (`case`, with this kind's `case_fields`).
+    Each kind of email adds its own."""
+    context: dict[str, Any] = {
+        "mailbox": office.settings.agent.mailbox,
+        "council": office.ladder.council,
+    }
+    if case is not None:
+        iro = office.directory.person_by_email(case.iro_email)
+        context["marker"] = format_marker(case.ref)
+        context["case"] = {"ref": case.ref, "iro_name": iro.name if iro else case.iro_email,
+                           "iro_email": case.iro_email, **(case_fields or {})}
+    context.update(extra)
+    return context
+
+
 def case_context(
     session: Session, office: Office, case: Case, ladder: Ladder, **extra: Any
 ) -> dict[str, Any]:
-    """What every case template may use."""
+    """What every escalation template may use."""
     stage = ladder.stage(case.stage_id) if case.stage_id else ladder.first_stage
     long_text, short_text = deadline_words(office, case.stage_deadline)
-    iro = office.directory.person_by_email(case.iro_email)
     fields = case.fields
-    context: dict[str, Any] = {
-        "case": {
-            "ref": case.ref,
+    context = email_context(
+        office, case,
+        case_fields={
             "kind_label": KIND_LABELS.get(case.kind, case.kind.title()),
             "child_ref": case.child_ref,
             "plan": case.plan,
@@ -80,10 +97,8 @@ def case_context(
             "issue": fields.get("issue", ""),
             "impact": fields.get("impact", ""),
             "resolution_sought": fields.get("resolution_sought", ""),
-            "iro_name": iro.name if iro else case.iro_email,
-            "iro_email": case.iro_email,
         },
-        "stage": {
+        stage={
             "id": stage.id,
             "name": stage.name,
             "informal": not stage.formal,
@@ -91,13 +106,11 @@ def case_context(
             "deadline_text": long_text,
             "deadline_short": short_text,
         },
-        "mailbox": office.settings.agent.mailbox,
-        "marker": format_marker(case.ref),
-        "commands": [{"syntax": s, "meaning": m} for s, m in IRO_COMMANDS],
-        "history": history(session, office, case),
-        "notes": [],
-        "sent_by_names": names(people_for(office, case, senders_of(stage))) or None,
-    }
+        commands=[{"syntax": s, "meaning": m} for s, m in IRO_COMMANDS],
+        history=history(session, office, case),
+        notes=[],
+        sent_by_names=names(people_for(office, case, senders_of(stage))) or None,
+    )
     context.update(extra)
     return context
 

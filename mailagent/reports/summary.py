@@ -24,6 +24,7 @@ from sqlmodel import Session, select
 
 from mailagent.app import Agent
 from mailagent.cases import themes
+from mailagent.cases.notify import email_context
 from mailagent.config import SummarySettings
 from mailagent.mail.render import Rendered
 from mailagent.policy.directory import Person
@@ -141,14 +142,13 @@ def build_summary(session: Session, agent: Agent, now: datetime, *,
 
 
 def summary_context(agent: Agent, summary: DailySummary) -> dict[str, Any]:
-    return {
-        "summary": summary,
-        "sections": [s for s in summary.sections if s.lines],
-        "quiet": [s.title for s in summary.sections if not s.lines],
-        "mailbox": agent.settings.agent.mailbox,
-        "council": agent.rules.ladders[agent.ladder_id].council,
-        "scope": "your cases" if summary.for_iro else "all cases",
-    }
+    return email_context(
+        agent,
+        summary=summary,
+        sections=[s for s in summary.sections if s.lines],
+        quiet=[s.title for s in summary.sections if not s.lines],
+        scope="your cases" if summary.for_iro else "all cases",
+    )
 
 
 def render_summary(agent: Agent, summary: DailySummary) -> Rendered:
