@@ -9,7 +9,7 @@ with its To, CC, subject, both bodies and attachments.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from email.message import EmailMessage
 from email.utils import getaddresses
@@ -20,6 +20,7 @@ from sqlalchemy.orm import selectinload
 from sqlmodel import Session, select
 
 from mailagent.app import build_agent
+from mailagent.cases.outcome import Outcome
 from mailagent.clock import FixedClock
 from mailagent.runners.pipeline import PassReport, run_once
 from mailagent.store.models import Case, CaseEvent, Outbound
@@ -53,6 +54,13 @@ def fields(**changes: str) -> str:
         else:
             lines.insert(1, f"{label}: {value}")
     return "\n".join(lines)
+
+
+@dataclass
+class DeskPass(PassReport):
+    """A pass's counts, and (for the test to read) how each message it read ended."""
+
+    outcomes: list[Outcome] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -144,11 +152,13 @@ class Desk:
         self._dropped += 1
         (self._inbox / f"{self._dropped:04d}.eml").write_bytes(raw)
 
-    def run(self, at: datetime | None = None) -> PassReport:
+    def run(self, at: datetime | None = None) -> DeskPass:
         """One pass of the agent at `at` (or now): read, sweep, send."""
         if at is not None:
             self.clock.set(at)
-        return run_once(self.agent)
+        outcomes: list[Outcome] = []
+        report = run_once(self.agent, on_outcome=outcomes.append)
+        return DeskPass(**vars(report), outcomes=outcomes)
 
     # mail out ---------------------------------------------------------------------------
 

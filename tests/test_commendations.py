@@ -26,8 +26,9 @@ def test_commendation_reaches_everyone_the_rules_name(mailboxes, tmp_path, monke
         mailboxes.append("agent", email_bytes(
             sender="Irene Reed <iro1@example.test>", subject="[COMMEND] Placement move",
             body=COMMENDATION + "\nThis follows ESC-2026-0007, resolved quickly and well.\n"))
-        report = run_once(agent)
-        assert report.processed == 1 and report.outcomes[0].case_ref == "GP-2026-0001"
+        outcomes = []
+        report = run_once(agent, on_outcome=outcomes.append)
+        assert report.processed == 1 and [o.case_ref for o in outcomes] == ["GP-2026-0001"]
         (raw,) = mailboxes.wait_for_mail("sw1", 1)
         sent = headers_of(raw)
         assert sent["subject"].startswith("[GP-2026-0001] Good practice recognised")

@@ -21,6 +21,7 @@ from sqlmodel import Session, select
 
 from mailagent.app import Agent, build_agent
 from mailagent.cases.notify import deadline_words
+from mailagent.cases.outcome import Outcome
 from mailagent.clock import FixedClock
 from mailagent.config import default_settings
 from mailagent.runners.pipeline import run_once
@@ -56,19 +57,19 @@ def run_demo(workdir: Path, out: Callable[[str], object] = print) -> None:
         say.heading("Friday 18 December 2026, 10:00")
         opening = _drop(agent, IRO, "[ESCALATE] Placement plan not started", ESCALATION, clock)
         say.line("Irene Reed (IRO) emails the shared mailbox with [ESCALATE] in the subject.")
-        say.step(run_once(agent))
+        say.step(run_once(agent, on_outcome=say.read))
 
         clock.set(datetime(2026, 12, 24, 9, 30, tzinfo=LONDON))
         say.heading("Thursday 24 December, 09:30: the working day before the deadline")
-        say.step(run_once(agent))
+        say.step(run_once(agent, on_outcome=say.read))
 
         clock.set(datetime(2026, 12, 30, 8, 0, tzinfo=LONDON))
         say.heading("Wednesday 30 December, 08:00: the deadline has passed, no response")
         say.line("(25 and 28 December are bank holidays, so the deadline was 29 December.)")
-        say.step(run_once(agent))
+        say.step(run_once(agent, on_outcome=say.read))
         clock.set(datetime(2026, 12, 30, 9, 0, tzinfo=LONDON))
         say.line("At 09:00 the held emails go out, in working hours:")
-        say.step(run_once(agent))
+        say.step(run_once(agent, on_outcome=say.read))
 
         clock.set(datetime(2026, 12, 31, 11, 15, tzinfo=LONDON))
         say.heading("Thursday 31 December, 11:15: the Service Manager replies from Outlook")
@@ -78,7 +79,7 @@ def run_demo(workdir: Path, out: Callable[[str], object] = print) -> None:
               "the IRO by Monday.\n\nSean Mills\nService Manager\n\n"
               "From: IRO Escalations\nSent: 30 December 2026 09:00\nSubject: ...\n\n"
               "> the original message", clock, in_reply_to=escalation_id)
-        say.step(run_once(agent))
+        say.step(run_once(agent, on_outcome=say.read))
 
         clock.set(datetime(2026, 12, 31, 14, 0, tzinfo=LONDON))
         say.heading("Thursday 31 December, 14:00: the IRO is satisfied")
@@ -86,7 +87,7 @@ def run_demo(workdir: Path, out: Callable[[str], object] = print) -> None:
               "#resolved\nOutcome: Placement search started; the child moves on 8 January.\n"
               "Learning: Placement plans need a named owner at the review.\n", clock,
               in_reply_to=opening)
-        say.step(run_once(agent))
+        say.step(run_once(agent, on_outcome=say.read))
 
         clock.set(datetime(2026, 12, 31, 14, 30, tzinfo=LONDON))
         say.heading("Thursday 31 December, 14:30: the IRO recognises good practice")
@@ -95,14 +96,14 @@ def run_demo(workdir: Path, out: Callable[[str], object] = print) -> None:
               "placement search the day it was agreed and kept the child informed.\n"
               "Impact on child: The child knew what was happening and felt listened to.\n"
               "This follows ESC-2026-0001.\n", clock)
-        say.step(run_once(agent))
+        say.step(run_once(agent, on_outcome=say.read))
 
         clock.set(datetime(2027, 1, 4, 8, 0, tzinfo=LONDON))
         say.heading("Monday 4 January 2027, 08:00: the IRO team manager's daily summary")
         from mailagent.reports.summary import send_daily_summary
 
         send_daily_summary(agent, clock.now())
-        say.step(run_once(agent))
+        say.step(run_once(agent, on_outcome=say.read))
         say.summary(workdir)
     finally:
         agent.close()
@@ -137,9 +138,10 @@ class _Narrator:
     def line(self, text: str) -> None:
         self.out(f"   {text}")
 
+    def read(self, outcome: Outcome) -> None:
+        self.line(f"The agent read an email: {outcome.summary}.")
+
     def step(self, report) -> None:  # type: ignore[no-untyped-def]
-        for outcome in report.outcomes:
-            self.line(f"The agent read an email: {outcome.summary}.")
         with Session(self.agent.engine) as session:
             rows = session.exec(select(Outbound).order_by(Outbound.id)).all()
             new = rows[self._seen:]

@@ -1,14 +1,25 @@
 """One pass of the agent: source -> record -> parse -> classify -> match -> act -> outbox.
 
-Every entry point (the long-running job, `run --once`, the demo, tests) meets here. A
-message that cannot be processed is kept, its reason recorded, and moved to quarantine;
-it never stops the loop. A user's mistake is answered by the handlers; a system error is
-logged (without personal data) and quarantined for a person.
+Every entry point (the long-running job, `run --once`, the demo, tests) meets here. Each
+message is recorded, acted on (cases, events, queued emails) and marked handled in one
+transaction; only once that has committed is the message filed out of the inbox. A crash
+at any point therefore leaves the message handled completely, or not at all and still
+waiting in the inbox, and a message seen again is only filed.
+
+A message that cannot be processed is kept, its reason recorded, and moved to quarantine;
+it never stops the loop. A user's mistake is answered by the handlers; a fault in our code
+is logged (without personal data) and the message quarantined for a person. A database
+outage is neither: the message stays in the inbox, the pass stops, and the caller waits
+for the database to come back.
+
+A pass streams: it keeps counts, never the messages or their outcomes, so its memory does
+not grow with the backlog. A caller that wants each outcome (the demo, tests) listens.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from sqlmodel import Session
@@ -23,27 +34,29 @@ from mailagent.mail.parse import parse_message
 from mailagent.runners.sweep import sweep
 from mailagent.sources.base import FetchedMessage
 from mailagent.store import inbound
-from mailagent.store.db import transaction
-from mailagent.store.models import Inbound
+from mailagent.store.db import is_outage, transaction
 from mailagent.store.outbox import DeliveryReport, Undelivered, deliver_due
 
 log = logging.getLogger(__name__)
 
+OutcomeListener = Callable[[Outcome], object]
+
 
 @dataclass
 class PassReport:
+    """What one pass did, as counts."""
+
     fetched: int = 0
     processed: int = 0
     quarantined: int = 0
     duplicates: int = 0
-    outcomes: list[Outcome] = field(default_factory=list)
     delivery: DeliveryReport = field(default_factory=DeliveryReport)
 
 
-def run_once(agent: Agent) -> PassReport:
+def run_once(agent: Agent, *, on_outcome: OutcomeListener | None = None) -> PassReport:
     """Read the mailbox, apply due deadlines, and send what is queued."""
     report = PassReport()
-    process_mailbox(agent, report)
+    process_mailbox(agent, report, on_outcome=on_outcome)
     sweep(agent, agent.clock.now())
     report.delivery = deliver(agent)
     return report
@@ -64,36 +77,31 @@ def _tell_iro(agent: Agent, failure: Undelivered) -> None:
         undelivered.tell_iro(session, agent, failure)
 
 
-def process_mailbox(agent: Agent, report: PassReport) -> None:
+def process_mailbox(
+    agent: Agent, report: PassReport, *, on_outcome: OutcomeListener | None = None
+) -> None:
+    """Handle every message waiting in the inbox, oldest first."""
+    started = agent.clock.now()
     uidvalidity = None
     for fetched in agent.source.fetch_new():
         if agent.stopping.is_set():
-            break
+            return  # the rest wait in the inbox; the mailbox was not read through
         uidvalidity = fetched.uidvalidity
         report.fetched += 1
-        handle_fetched(agent, fetched, report)
-    inbound.note_source_seen(agent.engine, agent.source.name, agent.clock.now(), uidvalidity)
+        # Every line logged while handling this message carries its Message-ID.
+        with log_context(message_id=message_id_of(fetched.raw), source=agent.source.name):
+            handle_fetched(agent, fetched, report, on_outcome)
+    inbound.note_source_seen(agent.engine, agent.source.name, started, uidvalidity)
 
 
-def handle_fetched(agent: Agent, fetched: FetchedMessage, report: PassReport) -> None:
-    # Every line logged while handling this message carries its Message-ID.
-    with log_context(message_id=message_id_of(fetched.raw), source=agent.source.name):
-        _handle_fetched(agent, fetched, report)
-
-
-def _handle_fetched(agent: Agent, fetched: FetchedMessage, report: PassReport) -> None:
-    recorded = inbound.record_fetched(agent.engine, agent.source.name, fetched, agent.clock.now())
-    if recorded.done:
-        # Seen before (a re-sync, a crash before filing): file it again, act on nothing.
+def handle_fetched(
+    agent: Agent, fetched: FetchedMessage, report: PassReport,
+    on_outcome: OutcomeListener | None = None,
+) -> None:
+    """Handle one message (committed), then file it out of the inbox."""
+    status, seen_before = _handle_once(agent, fetched, on_outcome)
+    if seen_before:
         report.duplicates += 1
-        status = recorded.status
-    else:
-        outcome = process_message(agent, recorded.inbound_id)
-        report.outcomes.append(outcome)
-        status = outcome.status
-        inbound.mark(
-            agent.engine, recorded.inbound_id, status, agent.clock.now(), outcome.reason
-        )
     if status == "quarantined":
         report.quarantined += 1
         agent.source.quarantine(fetched.uid)
@@ -102,22 +110,41 @@ def _handle_fetched(agent: Agent, fetched: FetchedMessage, report: PassReport) -
         agent.source.mark_processed(fetched.uid)
 
 
-def process_message(agent: Agent, inbound_id: int) -> Outcome:
-    """Understand one stored message and act on it in a single transaction."""
-    with Session(agent.engine) as session:
-        row = session.get(Inbound, inbound_id)
-        assert row is not None
-        raw = row.raw
+def _handle_once(
+    agent: Agent, fetched: FetchedMessage, on_outcome: OutcomeListener | None
+) -> tuple[str, bool]:
+    """Record, act and mark in one transaction; (status, whether it was handled before)."""
+    now = agent.clock.now()
+    received = inbound.arrival_time(fetched, now)
     try:
-        message = parse_message(raw)
-        classification = classify(message, agent.vocabulary)
         with transaction(agent.engine) as session:
-            outcome = handle_message(session, agent, inbound_id, message, classification)
-    except Exception as exc:  # a system error: keep the message for a person, carry on
-        log.exception("inbound %s could not be processed", inbound_id)
-        return Outcome("quarantined", f"internal error: {type(exc).__name__}")
-    log.info(
-        "inbound %s: %s", inbound_id, outcome.summary,
-        extra={"inbound_id": inbound_id, "case_ref": outcome.case_ref},
-    )
-    return outcome
+            row = inbound.record(session, agent.source.name, fetched, received)
+            if row.status in inbound.DONE:
+                # Seen before (a re-sync, a crash before filing): file it again, act on nothing.
+                return row.status, True
+            assert row.id is not None
+            outcome = _act(session, agent, row.id, fetched.raw)
+            inbound.finish(session, row, outcome.status, now, outcome.reason)
+    except Exception as exc:
+        if is_outage(exc):
+            raise  # not the message's fault: it stays in the inbox for the next pass
+        # A fault in our code: nothing it did was kept; keep the message for a person.
+        log.exception("the message could not be processed")
+        outcome = Outcome("quarantined", f"internal error: {type(exc).__name__}")
+        with transaction(agent.engine) as session:
+            row = inbound.record(session, agent.source.name, fetched, received)
+            if row.status in inbound.DONE:  # recorded meanwhile by another reader
+                return row.status, True
+            inbound.finish(session, row, outcome.status, now, outcome.reason)
+    log.info("inbound %s: %s", row.id, outcome.summary or outcome.status,
+             extra={"inbound_id": row.id, "case_ref": outcome.case_ref})
+    if on_outcome is not None:
+        on_outcome(outcome)
+    return outcome.status, False
+
+
+def _act(session: Session, agent: Agent, inbound_id: int, raw: bytes) -> Outcome:
+    """Understand one message and act on it, in the caller's transaction."""
+    message = parse_message(raw)
+    classification = classify(message, agent.vocabulary)
+    return handle_message(session, agent, inbound_id, message, classification)

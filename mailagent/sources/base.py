@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol
 
 
@@ -13,11 +14,17 @@ class SourceError(Exception):
 
 @dataclass(frozen=True)
 class FetchedMessage:
-    """One message as the mailbox holds it, before anything has read it."""
+    """One message as the mailbox holds it, before anything has read it.
+
+    `received_at` is when the mail server received it (IMAP INTERNALDATE, Graph
+    receivedDateTime, EWS datetime_received, a Maildir file's delivery time), aware, in UTC;
+    None if the source cannot say.
+    """
 
     uid: str
     raw: bytes
     uidvalidity: int | None = None
+    received_at: datetime | None = None
 
 
 class MailSource(Protocol):

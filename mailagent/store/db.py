@@ -51,6 +51,18 @@ def upgrade(engine: sa.Engine, revision: str = "head") -> None:
     command.upgrade(alembic_config(engine), revision)
 
 
+def is_outage(exc: BaseException) -> bool:
+    """True for a database error about the database rather than the data: unreachable,
+    restarted, locked by another process, out of disk, read-only. Such an error says nothing
+    about the message or case in hand; the work is tried again once the database is back.
+    """
+    if isinstance(exc, sa.exc.DBAPIError):
+        return exc.connection_invalidated or isinstance(
+            exc, sa.exc.OperationalError | sa.exc.InterfaceError
+        )
+    return isinstance(exc, sa.exc.DisconnectionError | sa.exc.TimeoutError)
+
+
 @contextmanager
 def transaction(engine: sa.Engine) -> Iterator[Session]:
     """A session whose work commits together at the end, or not at all."""

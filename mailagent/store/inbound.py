@@ -1,9 +1,14 @@
-"""The inbound record: every fetched message is stored before anything acts on it."""
+"""The inbound record: every fetched message is stored with everything it causes.
+
+A message is recorded, acted on and marked handled in one transaction (the caller's), so a
+crash leaves it either handled completely or not at all; only after that commit does the
+message leave the mailbox's inbox folder. A message seen again (the same bytes, or the same
+Message-ID from the same mailbox once handled) is recognised and only filed.
+"""
 
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -15,45 +20,40 @@ from mailagent.store.models import Inbound, SourceState
 DONE = ("processed", "quarantined")
 
 
-@dataclass(frozen=True)
-class Recorded:
-    inbound_id: int
-    status: str
+def arrival_time(fetched: FetchedMessage, now: datetime) -> datetime:
+    """When the mail server received the message; never later than `now`.
 
-    @property
-    def done(self) -> bool:
-        return self.status in DONE
+    A server whose clock runs ahead of ours (or a source that cannot say) gives `now`.
+    """
+    if fetched.received_at is None:
+        return now
+    return min(fetched.received_at, now)
 
 
-def record_fetched(
-    engine: sa.Engine, source: str, fetched: FetchedMessage, now: datetime
-) -> Recorded:
-    """Store the raw message once (keyed by its bytes' digest) and say where it stands."""
+def record(
+    session: Session, source: str, fetched: FetchedMessage, received_at: datetime
+) -> Inbound:
+    """The stored row for this message: found if seen before, else added (in the caller's
+    transaction, with status "new" until `finish`)."""
     digest = hashlib.sha256(fetched.raw).hexdigest()
     message_id = _message_id(fetched.raw)
-    with Session(engine) as session:
-        existing = session.exec(select(Inbound).where(Inbound.digest == digest)).first()
-        if existing is None and message_id:
-            existing = _done_with_same_id(session, source, message_id)
-        if existing is not None and existing.id is not None:
-            return Recorded(existing.id, existing.status)
-        row = Inbound(
-            digest=digest,
-            source=source,
-            source_uid=fetched.uid,
-            uidvalidity=fetched.uidvalidity,
-            message_id=message_id,
-            raw=fetched.raw,
-            received_at=now,
-        )
-        session.add(row)
-        try:
-            session.commit()
-        except sa.exc.IntegrityError:  # a concurrent reader stored it first
-            session.rollback()
-            row = session.exec(select(Inbound).where(Inbound.digest == digest)).one()
-        assert row.id is not None
-        return Recorded(row.id, row.status)
+    existing = session.exec(select(Inbound).where(Inbound.digest == digest)).first()
+    if existing is None and message_id:
+        existing = _done_with_same_id(session, source, message_id)
+    if existing is not None:
+        return existing
+    row = Inbound(
+        digest=digest,
+        source=source,
+        source_uid=fetched.uid,
+        uidvalidity=fetched.uidvalidity,
+        message_id=message_id,
+        raw=fetched.raw,
+        received_at=received_at,
+    )
+    session.add(row)
+    session.flush()
+    return row
 
 
 def _done_with_same_id(session: Session, source: str, message_id: str) -> Inbound | None:
@@ -71,24 +71,22 @@ def _done_with_same_id(session: Session, source: str, message_id: str) -> Inboun
     ).first()
 
 
-def mark(
-    engine: sa.Engine, inbound_id: int, status: str, now: datetime, reason: str | None = None
+def finish(
+    session: Session, row: Inbound, status: str, now: datetime, reason: str | None = None
 ) -> None:
-    with Session(engine) as session:
-        row = session.get(Inbound, inbound_id)
-        assert row is not None
-        row.status, row.reason, row.processed_at = status, reason, now
-        session.add(row)
-        session.commit()
+    """Mark the message handled, in the same transaction as what handling it did."""
+    row.status, row.reason, row.processed_at = status, reason, now
+    session.add(row)
 
 
 def note_source_seen(
-    engine: sa.Engine, source: str, now: datetime, uidvalidity: int | None
+    engine: sa.Engine, source: str, read_at: datetime, uidvalidity: int | None
 ) -> None:
-    """Remember when we last heard from the mailbox (for `status`) and its UIDVALIDITY."""
+    """Remember that the mailbox was read through, as it stood at `read_at` (for `status`,
+    and so that deadlines are judged only on mail read), and its UIDVALIDITY."""
     with Session(engine) as session:
         state = session.get(SourceState, source) or SourceState(source=source)
-        state.last_seen_at = now
+        state.last_seen_at = read_at
         if uidvalidity is not None:
             state.uidvalidity = uidvalidity
         session.add(state)
