@@ -132,6 +132,18 @@ class ImapSourceSettings(_Section):
     poll_seconds: float = Field(default=60.0, gt=0)
     timeout_seconds: float = Field(default=60.0, gt=0)
 
+    @model_validator(mode="after")
+    def _tls_fits_the_port(self) -> ImapSourceSettings:
+        if self.ssl and self.starttls:
+            raise ValueError("choose ssl = true (implicit TLS, port 993) or starttls = true "
+                             "with ssl = false (port 143), not both")
+        if self.port == 143 and self.ssl:
+            raise ValueError("port 143 has no implicit TLS: set ssl = false and starttls = "
+                             "true, or use port 993")
+        if self.port == 993 and not self.ssl:
+            raise ValueError("port 993 expects implicit TLS: set ssl = true, or use port 143")
+        return self
+
 
 class _GraphMailbox(_Section):
     """Microsoft Graph (Exchange Online): the shared mailbox, reached with the [oauth] app."""
@@ -326,6 +338,7 @@ def _describe(path: Path | None, err: dict) -> str:
         "extra_forbidden": "is not a known key",
         "union_tag_not_found": f"kind is required: one of {', '.join(kinds)}",
         "union_tag_invalid": f"kind must be one of {', '.join(kinds)}",
+        "value_error": str(err.get("ctx", {}).get("error", err["msg"])),
     }.get(err["type"], err["msg"])
     if err["type"] == "extra_forbidden" and kind:
         takers = " or ".join(

@@ -10,6 +10,9 @@ guards back that up:
   so an `extra={"subject": ...}` slipped in by mistake never reaches the log;
 * the mail libraries' own loggers stay at WARNING even when ours is at DEBUG, because their
   debug output is the protocol itself: whole messages, SOAP bodies, bearer tokens.
+
+Libraries' housekeeping lines ("Context impl SQLiteImpl.") stay out too: a quiet pass logs
+nothing, so cron mails only on trouble, and what matters (a migration) mailagent logs itself.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ PROTOCOL_LOGGERS = (
     "imapclient", "exchangelib", "msal", "httpx", "httpcore", "urllib3", "requests_ntlm",
     "aiosmtpd", "mail.log",
 )
+HOUSEKEEPING_LOGGERS = ("alembic",)
 _STANDARD_FIELDS = ("asctime", "timestamp", "levelname", "name", "message", "exc_info",
                     "stack_info")
 
@@ -105,5 +109,5 @@ def configure_logging(level: str = "INFO", *, json_format: bool = False) -> None
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    for name in PROTOCOL_LOGGERS:
+    for name in (*PROTOCOL_LOGGERS, *HOUSEKEEPING_LOGGERS):
         logging.getLogger(name).setLevel(max(logging.WARNING, logging.getLevelName(level)))

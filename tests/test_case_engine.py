@@ -532,12 +532,16 @@ def test_sweep_dry_run_from_the_command_line_prints_and_changes_nothing(
         "ESC-2026-0001: would escalate from Stage One - Team Manager to Stage Two - Service "
         "Manager (no response by the deadline)"]
     assert len(desk.outbox()) == before and desk.case().stage_id == "stage_1"
-    real = runner.invoke(app, ["sweep", "--config", str(config), "--now", late])
+    unsure = runner.invoke(app, ["sweep", "--config", str(config), "--now", late])
+    assert unsure.exit_code == 2  # a pretend time changes real cases only with --yes
+    assert unsure.stdout == dry.stdout and "Run again with --yes" in unsure.stderr
+    assert len(desk.outbox()) == before and desk.case().stage_id == "stage_1"
+    real = runner.invoke(app, ["sweep", "--config", str(config), "--now", late, "--yes"])
     assert real.exit_code == 0, real.output
     assert "escalated to Stage Two - Service Manager" in real.output
     assert desk.case().stage_id == "stage_2"
     again = runner.invoke(app, ["sweep", "--config", str(config), "--now", late])
-    assert "nothing is due" in again.output
+    assert again.exit_code == 0 and "nothing is due" in again.output
 
 
 def test_reminded_again_before_an_extended_deadline(desk: Desk) -> None:

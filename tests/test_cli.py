@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -149,3 +151,26 @@ def test_config_before_the_command_after_it_and_from_the_environment(
     message = runner.invoke(app, ["rules", "check"]).output
     assert f"{configs['env']}: agent.rules_dir: there is no folder {tmp_path / 'env' / 'rules'}" \
         in message
+
+
+def test_run_once_from_cron_is_silent_on_a_quiet_pass(tmp_path: Path) -> None:
+    config = _config(tmp_path)
+    command = [str(Path(sys.executable).with_name("mailagent")), "run", "--once",
+               "--config", str(config)]
+
+    def cron() -> tuple[str, str]:
+        done = subprocess.run(command, capture_output=True, text=True, check=True, timeout=120)
+        return done.stdout, done.stderr
+
+    out, err = cron()  # a new database: the migration is said once, in one line
+    assert out == ""
+    assert [line.split(" ", 3)[-1] for line in err.splitlines()] == [
+        "mailagent.store.db: database schema upgraded from nothing to " + err.split()[-1]
+    ]
+    assert cron() == ("", "")
+    (tmp_path / "mailbox" / "new" / "hello.eml").write_bytes(
+        b"From: someone@elsewhere.test\r\nTo: agent@example.test\r\nSubject: hi\r\n"
+        b"Message-ID: <quiet@elsewhere.test>\r\n\r\nhello\r\n"
+    )
+    out, _ = cron()
+    assert out.startswith("fetched 1, processed 0, quarantined 1")

@@ -105,6 +105,10 @@ def test_relative_paths_are_taken_from_the_config_files_folder(
         ("[transport]\nkind='smtp'\nhost='h'\ncolour='red'\n",
          'transport.colour: is not a key for kind = "smtp"\n'),
         ("[source]\nhost='h'\n", "source: kind is required: one of maildir, imap, graph, ews"),
+        ("[source]\nkind='imap'\nhost='h'\nusername='u'\nport=143\n",
+         "source: port 143 has no implicit TLS: set ssl = false and starttls = true"),
+        ("[source]\nkind='imap'\nhost='h'\nusername='u'\nstarttls=true\n",
+         "source: choose ssl = true (implicit TLS, port 993) or starttls = true"),
         ("[source]\nkind='pop3'\n", "source: kind must be one of maildir, imap, graph, ews"),
     ],
 )

@@ -62,12 +62,15 @@ def run(
             # Even one pass holds the mailbox, so cron and a running daemon never both act.
             with instance_lock(agent, wait_seconds=wait_for_lock):
                 report = run_once(agent)
-            typer.echo(
-                f"fetched {report.fetched}, processed {report.processed}, "
-                f"quarantined {report.quarantined}, already seen {report.duplicates}; "
-                f"sent {report.delivery.sent}, retrying {report.delivery.retrying}, "
-                f"failed {len(report.delivery.failed)}"
-            )
+            delivery = report.delivery
+            # A quiet pass says nothing, so that cron mails the operator only when it matters.
+            if report.fetched or delivery.sent or delivery.retrying or delivery.failed:
+                typer.echo(
+                    f"fetched {report.fetched}, processed {report.processed}, "
+                    f"quarantined {report.quarantined}, already seen {report.duplicates}; "
+                    f"sent {delivery.sent}, retrying {delivery.retrying}, "
+                    f"failed {len(delivery.failed)}"
+                )
         else:
             run_forever(agent, lock_wait_seconds=wait_for_lock)
     except AlreadyRunning as exc:
@@ -230,6 +233,9 @@ def sweep(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Print what would happen; change nothing.")
     ] = False,
+    yes: Annotated[
+        bool, typer.Option("--yes", help="With --now: really change the cases, and send.")
+    ] = False,
 ) -> None:
     """Apply every due reminder, escalation and follow-up once."""
     from mailagent.clock import FixedClock, SystemClock
@@ -237,16 +243,25 @@ def sweep(
 
     settings = settings_from(config)
     setup_logging(settings)
-    clock = FixedClock(datetime.fromisoformat(now)) if now else SystemClock()
+    try:
+        clock = FixedClock(datetime.fromisoformat(now)) if now else SystemClock()
+    except ValueError:
+        fail(f"--now: not an ISO date-time: {now}")
+    # Steps taken at a pretend time are real (emails to managers, stages moved on): the
+    # operator sees them first and says --yes.
+    pretend = now is not None and not dry_run and not yes
     agent = open_agent(settings, clock=clock)
     try:
-        actions = run_sweep(agent, clock.now(), dry_run=dry_run)
+        actions = run_sweep(agent, clock.now(), dry_run=dry_run or pretend)
     finally:
         agent.close()
     for action in actions:
         typer.echo(action)
     if not actions:
         typer.echo("nothing is due")
+    elif pretend:
+        fail(f"nothing was done: these would change real cases as if it were {now}. "
+             "Run again with --yes to do them.")
 
 
 @app.command()

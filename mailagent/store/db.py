@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -9,9 +10,13 @@ from pathlib import Path
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlmodel import Session
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+
+log = logging.getLogger(__name__)
 
 
 def create_db_engine(url: str) -> sa.Engine:
@@ -47,8 +52,23 @@ def alembic_config(engine: sa.Engine) -> Config:
 
 
 def upgrade(engine: sa.Engine, revision: str = "head") -> None:
-    """Bring the schema up to `revision` (idempotent)."""
-    command.upgrade(alembic_config(engine), revision)
+    """Bring the schema up to `revision` (idempotent).
+
+    A schema already at the latest revision is left alone without a word, so that a quiet
+    `run --once` from cron prints nothing; a migration is logged once, as one line.
+    """
+    config = alembic_config(engine)
+    before = _revisions(engine)
+    if revision == "head" and before == set(ScriptDirectory.from_config(config).get_heads()):
+        return
+    command.upgrade(config, revision)
+    log.info("database schema upgraded from %s to %s",
+             ", ".join(sorted(before)) or "nothing", ", ".join(sorted(_revisions(engine))))
+
+
+def _revisions(engine: sa.Engine) -> set[str]:
+    with engine.connect() as connection:
+        return set(MigrationContext.configure(connection).get_current_heads())
 
 
 def is_outage(exc: BaseException) -> bool:
