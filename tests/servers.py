@@ -12,7 +12,7 @@ Load it from tests/conftest.py with ``pytest_plugins = ["tests.servers"]``.
   a private PostgreSQL started by scripts/postgres.sh, or MAILAGENT_TEST_POSTGRES_URL.
 
 Tests using these fixtures are marked ``servers`` / ``postgres`` automatically.
-Measured facts behind the choices: shared/notes/mail-test-servers.md ("the notes").
+The choices rest on facts measured on Debian 12, each stated where it is used.
 """
 
 from __future__ import annotations
@@ -170,7 +170,7 @@ class _LmtpBridge:
         with smtplib.LMTP(HOST, self.lmtp_port, timeout=30) as lmtp:
             for rcpt in rcpt_tos:
                 # One transaction per recipient: LMTP answers DATA once per recipient, and
-                # smtplib's multi-recipient sendmail reads only one answer (the notes).
+                # smtplib's multi-recipient sendmail reads only one answer (measured).
                 lmtp.sendmail(mail_from, [rcpt], data)
 
 
@@ -187,7 +187,7 @@ def _password_authenticator(users: frozenset[str], password: str) -> Any:
         ):
             return AuthResult(success=True, auth_data=auth_data)
         # handled=False makes aiosmtpd answer 535; otherwise the client sees the connection
-        # dropped instead (the notes).
+        # dropped instead (measured).
         return AuthResult(success=False, handled=False)
 
     return authenticate
@@ -426,7 +426,7 @@ def _appended_uids(response: bytes) -> list[int]:
 
 
 def _fetch(client: IMAPClient) -> list[StoredMessage]:
-    # SEARCH first: imapclient 4.1.0 raised ValueError on fetch('1:*') (the notes).
+    # SEARCH first: imapclient 4.1.0 raised ValueError on fetch('1:*') (measured).
     uids = client.search("ALL")
     if not uids:
         return []
