@@ -15,6 +15,9 @@ import html
 from datetime import datetime
 from email import message_from_bytes, policy
 from email.message import EmailMessage
+from email.mime.base import MIMEBase
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
 from email.utils import format_datetime, getaddresses, make_msgid
 from zoneinfo import ZoneInfo
 
@@ -253,6 +256,62 @@ Content-Type: text/rfc822-headers
 --{boundary}--
 """
     return text.replace("\r\n", "\n").replace("\n", "\r\n").encode()
+
+
+def tmda_confirmation(original: bytes, sender: str, *, at: datetime) -> bytes:
+    """TMDA's challenge: "Please confirm your message", from the protected address, with a
+    confirmation address to reply to and our email attached; no threading headers, so the
+    case is found from the attached email."""
+    address = getaddresses([sender])[0][1]
+    local, domain = address.split("@")
+    msg = _base(sender, MAILBOX, None, "Please confirm your message", at,
+                make_msgid(domain=domain))
+    msg["Reply-To"] = f"{local}-confirm-1764601690.4321.8f3a2c@{domain}"
+    msg["X-Delivery-Agent"] = "TMDA/1.1.12 (Macallan)"
+    msg.set_content(
+        "This message was created automatically by mail delivery software (TMDA).\n\n"
+        f"Your message attached below is being held because the address <{MAILBOX}> has not "
+        "been verified.\n\nTo release your message for delivery, please send an empty "
+        "message to the address above, or use your mailer's Reply feature.\n")
+    msg.add_attachment(parse(original), disposition="inline")
+    return msg.as_bytes()
+
+
+def list_post(original: bytes, sender: str, body: str, *, at: datetime) -> bytes:
+    """A reply to our email that reaches us through a mailing list: List-Id, Precedence."""
+    msg = parse(gmail_reply(original, sender, body, at=at))
+    msg["List-Id"] = "Northshire managers <managers.lists.example.test>"
+    msg["Precedence"] = "list"
+    return msg.as_bytes()
+
+
+def plain_autoreply(original: bytes, sender: str, text: str, *, at: datetime) -> bytes:
+    """A hosted mailbox's holiday message with no header or subject to say so: only the
+    text tells, and it quotes nothing."""
+    orig = parse(original)
+    msg = _base(sender, MAILBOX, None, f"Re: {orig['Subject']}", at,
+                _gmail_id(sender, "auto" + str(orig["Subject"]), at))
+    _thread(msg, orig)
+    msg.set_content(text)
+    return msg.as_bytes()
+
+
+def read_receipt(original: bytes, sender: str, *, at: datetime) -> bytes:
+    """Outlook's read receipt for our email: a multipart/report with a disposition
+    notification (RFC 8098)."""
+    orig = parse(original)
+    address = getaddresses([sender])[0][1]
+    report = MIMEMultipart("report", report_type="disposition-notification")
+    for name, value in _base(sender, MAILBOX, None, f"Read: {orig['Subject']}", at,
+                             _outlook_id(sender, "read" + str(orig["Subject"]), at)).items():
+        report[name] = value
+    report.attach(MIMEText(f"Your message\n\n  Subject: {orig['Subject']}\n\nwas read."))
+    notification = MIMEBase("message", "disposition-notification")
+    notification.set_payload(
+        f"Final-Recipient: rfc822;{address}\nOriginal-Message-ID: {orig['Message-ID']}\n"
+        "Disposition: manual-action/MDN-sent-manually; displayed\n")
+    report.attach(notification)
+    return report.as_bytes()
 
 
 # -- shared -----------------------------------------------------------------------------

@@ -33,7 +33,7 @@ def email(subject: str, body: str = FIELDS, **headers: str) -> bytes:
 
 def test_the_rules_are_tried_in_a_fixed_order() -> None:
     assert [rule.name for rule in RULES] == [
-        "bounce", "automated", "tagged", "command", "reply", "unrecognised",
+        "automated", "tagged", "command", "reply", "unrecognised",
     ]
 
 
@@ -128,6 +128,33 @@ def test_machine_mail_has_no_text_commands_or_child(vocab: Vocabulary) -> None:
     assert (result.kind, result.automated, result.reply_text) == ("autoreply", True, None)
     assert (result.commands, result.child_ref, result.tag) == ((), None, None)
     assert result.automated_reason == "Auto-Submitted: auto-replied"
+    assert (result.rule, result.reason) == ("auto_replied", "Auto-Submitted: auto-replied")
+
+
+@pytest.mark.parametrize(
+    ("headers", "kind"),
+    [
+        ({"Precedence": "list"}, "bulk"),
+        ({"List_Id": "<team.northshire.example.test>"}, "bulk"),
+        ({"Auto_Submitted": "auto-generated"}, "bulk"),
+        ({"Subject": "Read: [ESC-2026-0042] x"}, "read_receipt"),
+        ({"Subject": "Please confirm your message verify#a1b2c3"}, "confirmation_request"),
+    ],
+)
+def test_each_kind_of_machine_mail_is_its_own_kind(
+    headers: dict[str, str], kind: str, vocab: Vocabulary
+) -> None:
+    """Bulk and list mail is never an "autoreply", which brings in a stage's deputy."""
+    subject = headers.pop("Subject", "RE: [ESC-2026-0042] Stage 1")
+    result = classify(parse_message(email(subject, "Thank you.\n", **headers)), vocab)
+    assert (result.kind, result.automated, result.reply_text) == (kind, True, None)
+
+
+def test_a_person_s_kind_names_the_classify_rule(vocab: Vocabulary) -> None:
+    result = classify(parse_message(email("RE: [ESC-2026-0042] x", "Agreed.\n",
+                                          In_Reply_To="<ours@example.test>")), vocab)
+    assert (result.kind, result.rule) == ("reply", "reply")
+    assert result.reason == "In-Reply-To/References, reply prefix, case reference"
 
 
 # Vocabulary ---------------------------------------------------------------------------

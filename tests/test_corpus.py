@@ -12,9 +12,13 @@ import os
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
+from mailagent.cli.main import app
+from mailagent.mail.classify import KINDS
 from mailagent.mail.inspection import inspect_bytes
 from mailagent.policy.vocabulary import Vocabulary, load_vocabulary
+from tests.support import write_config
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT / "tests" / "corpus"
@@ -51,10 +55,20 @@ def test_every_email_has_an_expectation_and_every_expectation_an_email() -> None
 
 def test_the_corpus_covers_every_kind(vocab: Vocabulary) -> None:
     kinds = {inspect_bytes(p.read_bytes(), vocab)["kind"] for p in EMAILS}
-    assert kinds == {
-        "escalation", "challenge", "commendation", "collective_alert", "reply", "command",
-        "autoreply", "bounce", "unrecognised",
-    }
+    assert kinds == set(KINDS)
+
+
+@pytest.mark.parametrize("eml", EMAILS, ids=[p.stem for p in EMAILS])
+def test_mailagent_inspect_names_the_rule_that_decided(eml: Path, tmp_path: Path) -> None:
+    """The command people run gives the same answer, naming the rule and its reason."""
+    result = CliRunner().invoke(app, ["inspect", str(eml), "--config",
+                                      str(write_config(tmp_path))])
+    assert result.exit_code == 0, result.output
+    shown = json.loads(result.output)
+    expected = json.loads(expected_path(eml).read_text(encoding="utf-8"))
+    assert (shown["kind"], shown["rule"], shown["reason"]) == (
+        expected["kind"], expected["rule"], expected["reason"])
+    assert shown["rule"] and shown["reason"]
 
 
 @pytest.mark.parametrize(

@@ -13,7 +13,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mailagent.mail.classify import KINDS
+from mailagent.mail.classify import AUTOMATED_KINDS, KINDS
 from mailagent.mail.inspection import inspect_bytes
 from mailagent.policy.vocabulary import load_vocabulary
 
@@ -25,12 +25,14 @@ FAST = settings(max_examples=500, deadline=None, suppress_health_check=[HealthCh
 
 def assert_contract(result: dict[str, Any]) -> None:
     assert list(result) == [
-        "kind", "automated", "case_ref", "child_ref", "fields", "commands", "reply_text",
-        "problems",
+        "kind", "automated", "rule", "reason", "case_ref", "child_ref", "fields", "commands",
+        "reply_text", "problems",
     ]
     assert result["kind"] in KINDS
     assert isinstance(result["automated"], bool)
-    assert result["automated"] == (result["kind"] in ("autoreply", "bounce"))
+    assert result["automated"] == (result["kind"] in AUTOMATED_KINDS)
+    assert isinstance(result["rule"], str) and result["rule"]
+    assert isinstance(result["reason"], str)
     for key in ("case_ref", "child_ref", "reply_text"):
         assert result[key] is None or isinstance(result[key], str)
     assert isinstance(result["fields"], dict)

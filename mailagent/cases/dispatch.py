@@ -53,6 +53,10 @@ def handle_message(
     )
     if cls.kind == "autoreply":
         return machine.on_autoreply(session, office, match, sender, now, inbound_id)
+    if cls.kind == "confirmation_request":
+        return machine.on_confirmation_request(session, office, match, msg, now, inbound_id)
+    if cls.automated:  # read receipts, complaint reports, bulk mail
+        return machine.on_notice(session, office, match, cls.kind, sender, now, inbound_id)
     if cls.kind in TAG_KINDS:
         return open_work(session, office, cls.kind, msg, cls, now, inbound_id)
     if match is None:

@@ -1,5 +1,10 @@
-"""Mail no person wrote, about a case: an out-of-office brings in the deputy, a bounce
-tells the IRO who did not receive the case's email."""
+"""Mail no person wrote, about a case. None of it is answered, and none of it answers a
+stage: an out-of-office brings in the deputy; a bounce tells the IRO who did not receive
+the case's email; a challenge-response request tells the IRO, once for each person whose
+mail system asks, that the person has not received it; read receipts are noted on the
+case; complaint reports and bulk mail are filed.
+
+(What each kind is: `mailagent.mail.automated.AutomatedKind`.)"""
 
 from __future__ import annotations
 
@@ -15,7 +20,7 @@ from mailagent.cases.office import Office
 from mailagent.cases.outcome import Outcome
 from mailagent.cases.recipients import name_of, names, people_for, stage_recipients
 from mailagent.cases.timeline import record
-from mailagent.mail.automated import bounce_details
+from mailagent.mail.automated import AutomatedKind, bounce_details
 from mailagent.mail.parse import InboundMessage
 from mailagent.policy.directory import Person
 from mailagent.store.inbound import link_to_case
@@ -55,12 +60,7 @@ def on_bounce(
 ) -> Outcome:
     """A bounce of our email tells the IRO that the person did not receive it."""
     details = bounce_details(msg)
-    case = None
-    for message_id in details.original_message_ids:
-        ref = session.get(MessageRef, message_id)
-        if ref is not None and ref.direction == "out":
-            case = session.get(Case, ref.case_id)
-            break
+    case = _case_of_our_email(session, details.original_message_ids)
     if case is None:
         return Outcome("processed", "bounce not about a case email", summary="bounce filed")
     link_to_case(session, inbound_id, case.id)
@@ -78,3 +78,55 @@ def on_bounce(
          to=people_for(office, case, ["iro"]), purpose="bounce_notice",
          key=f"bounce:{inbound_id}", now=now, automated=True)
     return Outcome("processed", case_ref=case.ref, summary=f"{case.ref}: bounce; IRO told")
+
+
+def on_confirmation_request(
+    session: Session, office: Office, match: Match | None, msg: InboundMessage, now: datetime,
+    inbound_id: int,
+) -> Outcome:
+    """A challenge-response filter holds our email: never answered; the IRO is told once."""
+    # Many such filters attach our email rather than answer it: find the case by its ids.
+    case = match.case if match is not None else _case_of_our_email(
+        session, bounce_details(msg).original_message_ids)
+    if case is None:
+        return Outcome("processed", "challenge-response request, not about a case",
+                       summary="confirmation request filed")
+    sender = (msg.from_addr or "").lower()
+    person = office.directory.person_by_email(sender)
+    who = person.name if person else None
+    link_to_case(session, inbound_id, case.id)
+    record(session, case, "confirmation_request", now, actor=sender, inbound_id=inbound_id,
+           summary=f"{who or 'A recipient'}'s mail system asked us to confirm we are a "
+                   "person; our email is held until someone does")
+    if case.status != "open":
+        return Outcome("processed", case_ref=case.ref, summary="confirmation request recorded")
+    context = case_context(session, office, case, office.ladder_of(case), held_for=who,
+                           sender_domain=sender.rpartition("@")[2])
+    send(session, office, case, template="confirmation_request", context=context,
+         to=people_for(office, case, ["iro"]), purpose="confirmation_request",
+         key=f"confirmation_request:{sender}", now=now, automated=True)
+    return Outcome("processed", case_ref=case.ref,
+                   summary=f"{case.ref}: confirmation request; IRO told")
+
+
+def on_notice(
+    session: Session, office: Office, match: Match | None, kind: str, sender: str,
+    now: datetime, inbound_id: int,
+) -> Outcome:
+    """A read receipt is noted on its case; complaint reports and bulk mail are filed."""
+    if kind != AutomatedKind.READ_RECEIPT or match is None:
+        return Outcome("processed", f"{kind.replace('_', ' ')}: filed", summary=f"{kind} filed")
+    case = match.case
+    link_to_case(session, inbound_id, case.id)
+    record(session, case, "read_receipt", now, actor=sender, inbound_id=inbound_id,
+           summary=f"Read receipt from {name_of(office, sender)}")
+    return Outcome("processed", case_ref=case.ref, summary="read receipt recorded")
+
+
+def _case_of_our_email(session: Session, message_ids: tuple[str, ...]) -> Case | None:
+    """The case of the first of `message_ids` that is an email we sent."""
+    for message_id in message_ids:
+        ref = session.get(MessageRef, message_id)
+        if ref is not None and ref.direction == "out":
+            return session.get(Case, ref.case_id)
+    return None

@@ -7,8 +7,10 @@ here; `mailagent.cases.match` finds the case from what this module extracts.
 
 The kinds, and when each applies:
 
-- bounce / autoreply: machine mail (see `mailagent.mail.automated`); a read receipt, a feedback
-  report or bulk mail counts as "autoreply". It never answers a stage.
+- autoreply / bounce / confirmation_request / read_receipt / feedback_report / bulk: mail
+  no person wrote, one kind for each thing mailagent does with it (what each means is in
+  `mailagent.mail.automated.AutomatedKind`; the rule that decided is recorded). Machine mail
+  never answers a stage, never carries commands, and is never answered.
 - escalation / challenge / commendation / collective_alert: a subject tag, on an email
   that has no case reference (subject or body marker) and does not answer another email.
   A forward (FW:) with a tag opens work: forwarding the thread is how IROs escalate.
@@ -47,10 +49,12 @@ from mailagent.mail.references import (
 )
 from mailagent.policy.vocabulary import TAG_KINDS, Vocabulary
 
+AUTOMATED_KINDS = tuple(kind.value for kind in AutomatedKind)
 KINDS = (
     "escalation", "challenge", "commendation", "collective_alert",
-    "reply", "command", "autoreply", "bounce", "unrecognised",
+    "reply", "command", *AUTOMATED_KINDS, "unrecognised",
 )
+_RETURNS_OUR_EMAIL = (AutomatedKind.BOUNCE, AutomatedKind.CONFIRMATION_REQUEST)
 _TAG_RE = re.compile(
     r"\[\s*#?(?P<bracket>[A-Za-z][\w-]*)\s*\]|(?<![\w#&])#(?P<hash>[A-Za-z][\w-]*)"
 )
@@ -73,6 +77,8 @@ class Classification:
     reply_text: str | None  # the new text only; None for machine mail
     problems: tuple[str, ...]
     reasons: tuple[str, ...]  # "rule: why", for the rule that decided the kind
+    rule: str = ""  # the rule that decided: an automated-mail rule, or one of RULES below
+    reason: str = ""  # why it hit, naming signals, never the email's own words
     automated_kind: AutomatedKind | None = None
     answering: bool = False  # In-Reply-To/References (not a forward) or a reply prefix
     forwarded: bool = False
@@ -113,15 +119,9 @@ class Rule:
     decide: Callable[[Facts], Decision | None]
 
 
-def _bounce(f: Facts) -> Decision | None:
-    if f.automated is not None and f.automated.kind is AutomatedKind.BOUNCE:
-        return Decision("bounce", f.automated.reason)
-    return None
-
-
-def _other_automated(f: Facts) -> Decision | None:
+def _automated(f: Facts) -> Decision | None:
     if f.automated is not None:
-        return Decision("autoreply", f"{f.automated.kind}: {f.automated.reason}")
+        return Decision(f.automated.kind.value, f.automated.reason)
     return None
 
 
@@ -158,8 +158,7 @@ def _unrecognised(f: Facts) -> Decision:
 
 
 RULES: tuple[Rule, ...] = (
-    Rule("bounce", "a delivery failure or delay report", _bounce),
-    Rule("automated", "an out-of-office, receipt or other machine-sent mail", _other_automated),
+    Rule("automated", "mail no person wrote (mailagent.mail.automated decides)", _automated),
     Rule("tagged", "a subject tag on an email that is not about a case opens work", _opens_work),
     Rule("command", "#commands on lines of their own, or in the subject", _command),
     Rule("reply", "a person answering an email or writing about a case", _reply),
@@ -171,6 +170,7 @@ def classify(msg: InboundMessage, vocab: Vocabulary) -> Classification:
     """Say what `msg` is, which case it names, and what its sender wrote."""
     facts = gather_facts(msg, vocab)
     rule, decision = next((r, d) for r in RULES if (d := r.decide(facts)) is not None)
+    rule_name = facts.automated.rule if facts.automated else rule.name
     human = facts.automated is None
     fields = parse_fields(facts.split.text, vocab) if human else FieldsResult()
     problems = [*msg.problems, *facts.problems, *facts.commands.problems]
@@ -191,7 +191,9 @@ def classify(msg: InboundMessage, vocab: Vocabulary) -> Classification:
         commands=facts.commands.commands if human else (),
         reply_text=facts.split.text if human else None,
         problems=tuple(dict.fromkeys(problems)),
-        reasons=(f"{rule.name}: {decision.reason}",),
+        reasons=(f"{rule_name}: {decision.reason}",),
+        rule=rule_name,
+        reason=decision.reason,
         automated_kind=facts.automated.kind if facts.automated else None,
         answering=facts.answering,
         forwarded=facts.forwarded,
@@ -222,10 +224,11 @@ def gather_facts(msg: InboundMessage, vocab: Vocabulary) -> Facts:
 
 def _subject_ref(msg: InboundMessage, automated: Automated | None,
                  vocab: Vocabulary) -> str | None:
-    """The subject's case reference; for a bounce, the returned email's subject's."""
+    """The subject's case reference; for a bounce or a challenge-response request, the
+    subject of our email that came back with it."""
     refs = references_for(vocab.ref_prefixes)
     ref = refs.find_in_subject(msg.subject)
-    if ref is None and automated is not None and automated.kind is AutomatedKind.BOUNCE:
+    if ref is None and automated is not None and automated.kind in _RETURNS_OUR_EMAIL:
         ref = refs.find_in_subject(bounce_details(msg).original_subject)
     return ref
 

@@ -3,8 +3,13 @@
 The contract, relied on by people and scripts:
 
     {"kind": "escalation" | "challenge" | "commendation" | "collective_alert" | "reply"
-             | "command" | "autoreply" | "bounce" | "unrecognised",
-     "automated": bool, "case_ref": str | null, "child_ref": str | null,
+             | "command" | "autoreply" | "bounce" | "confirmation_request" | "read_receipt"
+             | "feedback_report" | "bulk" | "unrecognised",
+     "automated": bool,
+     "rule": str,    the named rule that decided the kind (an automated-mail rule such as
+                     "out_of_office_subject", or "tagged", "command", "reply", "unrecognised")
+     "reason": str,  why that rule hit: the signal, never the email's own words
+     "case_ref": str | null, "child_ref": str | null,
      "fields": {"child": ..., "plan": ..., "category": <category id>,
                 "respond_by": {"date": "YYYY-MM-DD"} | {"working_days": N}, ...},
      "commands": [{"name": str, "arg": str | null, "fields": {...}}],
@@ -31,6 +36,8 @@ def inspect_bytes(raw: bytes, vocab: Vocabulary) -> dict[str, Any]:
         return {
             "kind": "unrecognised",
             "automated": False,
+            "rule": "error",
+            "reason": "mailagent could not read this email",
             "case_ref": None,
             "child_ref": None,
             "fields": {},
@@ -45,6 +52,8 @@ def as_contract(c: Classification) -> dict[str, Any]:
     return {
         "kind": c.kind,
         "automated": c.automated,
+        "rule": c.rule,
+        "reason": c.reason,
         "case_ref": c.case_ref,
         "child_ref": c.child_ref,
         "fields": {
