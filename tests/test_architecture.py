@@ -42,10 +42,14 @@ def _cycles(graph: grimp.ImportGraph) -> list[list[str]]:
             if len(group) > 1:
                 found.append(sorted(group))
 
+    limit = sys.getrecursionlimit()
     sys.setrecursionlimit(10_000)
-    for module in sorted(graph.modules):
-        if module not in index:
-            visit(module)
+    try:
+        for module in sorted(graph.modules):
+            if module not in index:
+                visit(module)
+    finally:  # other tests in this process rely on the usual limit
+        sys.setrecursionlimit(limit)
     return found
 
 
