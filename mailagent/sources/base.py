@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -53,6 +54,28 @@ class MailSource(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+class PolledFolders:
+    """What the sources that poll, and file by moving a message to a named folder, share
+    (Graph, EWS): filing is the source's own `_move`; waiting is the caller's poll interval,
+    since neither has a push a council server behind a firewall can receive."""
+
+    processed_folder: str
+    quarantine_folder: str
+
+    def _move(self, uid: str, folder: str) -> None:
+        raise NotImplementedError
+
+    def mark_processed(self, uid: str) -> None:
+        self._move(uid, self.processed_folder)
+
+    def quarantine(self, uid: str) -> None:
+        self._move(uid, self.quarantine_folder)
+
+    def wait_for_mail(self, timeout: float) -> bool:
+        time.sleep(timeout)
+        return False
 
 
 class CursorStore(Protocol):

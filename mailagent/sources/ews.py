@@ -11,21 +11,20 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import time
 from collections.abc import Callable, Iterator
 
 from exchangelib import Account, Folder
 from exchangelib.errors import ErrorItemNotFound
 
 from mailagent.microsoft.exchange import EXCHANGE_ERRORS, folder_beside_inbox
-from mailagent.sources.base import FetchedMessage, SourceError
+from mailagent.sources.base import FetchedMessage, PolledFolders, SourceError
 
 log = logging.getLogger(__name__)
 
 READ_BATCH = 20
 
 
-class EwsSource:
+class EwsSource(PolledFolders):
     def __init__(
         self,
         connect: Callable[[], Account],
@@ -62,16 +61,6 @@ class EwsSource:
                     raise SourceError(f"EWS: {item}")
                 if item.mime_content:
                     yield FetchedMessage(uid=item.id, raw=bytes(item.mime_content))
-
-    def mark_processed(self, uid: str) -> None:
-        self._move(uid, self.processed_folder)
-
-    def quarantine(self, uid: str) -> None:
-        self._move(uid, self.quarantine_folder)
-
-    def wait_for_mail(self, timeout: float) -> bool:
-        time.sleep(timeout)
-        return False
 
     def close(self) -> None:
         if self._account is not None:

@@ -15,18 +15,17 @@ a firewall can receive, so the caller's poll interval drives the reading.
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Iterator
 
 from mailagent.microsoft.graph import GraphClient, GraphError
-from mailagent.sources.base import CursorStore, FetchedMessage, SourceError
+from mailagent.sources.base import CursorStore, FetchedMessage, PolledFolders, SourceError
 
 log = logging.getLogger(__name__)
 
 PAGE_SIZE = 50
 
 
-class GraphSource:
+class GraphSource(PolledFolders):
     def __init__(
         self,
         client: GraphClient,
@@ -56,16 +55,6 @@ class GraphSource:
                 yield FetchedMessage(uid=message_id, raw=raw)
         # Reached only once the caller has taken (and filed) every message of the round.
         self._cursors.save(self.name, delta_link)
-
-    def mark_processed(self, uid: str) -> None:
-        self._move(uid, self.processed_folder)
-
-    def quarantine(self, uid: str) -> None:
-        self._move(uid, self.quarantine_folder)
-
-    def wait_for_mail(self, timeout: float) -> bool:
-        time.sleep(timeout)
-        return False
 
     def close(self) -> None:
         self._client.close()
