@@ -209,3 +209,32 @@ def test_command_line(driven, monkeypatch) -> None:
                                       "--config", str(config_file(tmp))])
     assert result.exit_code == 2
     assert "scripts/chromium.sh install" in result.output
+
+
+def test_an_html_only_email_with_a_file_is_read_by_the_one_parser() -> None:
+    from email.message import EmailMessage
+
+    from mailagent.reports.export import _inbound_email
+
+    mail = EmailMessage()
+    mail["From"] = "=?utf-8?q?Si=C3=A2n_Lloyd?= <sian@example.test>"
+    mail["To"] = "IRO Escalations <agent@example.test>, tm1@example.test"
+    mail["Subject"] = "RE: [ESC-2026-0001]   the   plan"
+    mail.set_content("<p>The search <b>starts</b> today.</p><script>alert(1)</script>"
+                     "<p>Si&acirc;n</p>", subtype="html")
+    mail.add_attachment(b"%PDF-1.4", maintype="application", subtype="pdf",
+                        filename="placement-plan.pdf")
+    row = Inbound(id=7, digest="d", source="s", source_uid="1", raw=mail.as_bytes(),
+                  received_at=london(2026, 12, 31, 11, 15), status="processed")
+    exported = _inbound_email(row)
+    assert exported.sender == "Siân Lloyd <sian@example.test>"
+    assert exported.to == ["IRO Escalations <agent@example.test>", "tm1@example.test"]
+    assert exported.subject == "RE: [ESC-2026-0001] the plan"
+    assert "The search starts today." in exported.text and "Siân" in exported.text
+    assert "alert" not in exported.text and "<" not in exported.text
+    assert exported.attachments == ["placement-plan.pdf"]
+
+    broken = _inbound_email(Inbound(id=8, digest="e", source="s", source_uid="2",
+                                    raw=b"\xff\xfe not an email", status="quarantined",
+                                    received_at=london(2026, 12, 31, 12)))
+    assert broken.id == 8 and broken.direction == "in"  # listed, never a crash

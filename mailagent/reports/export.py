@@ -15,14 +15,10 @@ person sees it; so a PDF comes from Chromium, and without it the error says what
 from __future__ import annotations
 
 import json
-import re
 import tempfile
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
-from email import message_from_bytes, policy
-from email.message import EmailMessage
 from email.utils import getaddresses
-from html import unescape
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +26,7 @@ from sqlmodel import Session, select
 
 from mailagent.app import Agent
 from mailagent.cases.notify import KIND_LABELS, PLAN_LABELS, deadline_words
+from mailagent.mail.parse import InboundMessage, parse_message
 from mailagent.reports.history import stage_name
 from mailagent.reports.quarterly import ReportProblem, category_label, iro_label, team_label
 from mailagent.store.models import Case, CaseEvent, Inbound, Outbound
@@ -161,18 +158,18 @@ def _person(agent: Agent, email: str | None) -> str:
 
 
 def _inbound_email(row: Inbound) -> ExportedEmail:
-    msg = _parse(row.raw)
+    msg = parse_message(row.raw)
     return ExportedEmail(
         id=row.id or 0, direction="in", at=row.received_at,
         sender=_header(msg, "From"), to=_addresses(msg, "To"), cc=_addresses(msg, "Cc"),
-        subject=_header(msg, "Subject"), message_id=row.message_id or _header(msg, "Message-ID"),
+        subject=_header(msg, "Subject"), message_id=row.message_id or msg.message_id or "",
         kind=row.kind or "", status=row.status, sent_at=None, text=_text(msg),
         attachments=_attachments(msg),
     )
 
 
 def _outbound_email(row: Outbound) -> ExportedEmail:
-    msg = _parse(row.raw)
+    msg = parse_message(row.raw)
     return ExportedEmail(
         id=row.id or 0, direction="out", at=row.created_at,
         sender=_header(msg, "From"), to=_addresses(msg, "To"), cc=_addresses(msg, "Cc"),
@@ -182,62 +179,24 @@ def _outbound_email(row: Outbound) -> ExportedEmail:
     )
 
 
-def _parse(raw: bytes) -> EmailMessage | None:
-    try:
-        parsed = message_from_bytes(raw, policy=policy.default)
-    except Exception:  # a broken message is still listed, without its parts
-        return None
-    return parsed if isinstance(parsed, EmailMessage) else None
+# The email as the one parser (mail/parse) read it; the record shows names with addresses.
+def _header(msg: InboundMessage, name: str) -> str:
+    return " ".join((msg.headers.get(name) or "").split())
 
 
-def _header(msg: EmailMessage | None, name: str) -> str:
-    if msg is None:
-        return ""
-    try:
-        return " ".join(str(msg.get(name, "")).split())
-    except Exception:
-        return ""
+def _addresses(msg: InboundMessage, name: str) -> list[str]:
+    pairs = getaddresses(msg.headers.get_all(name))
+    return [f"{n} <{a}>" if n else a for n, a in pairs if a]
 
 
-def _addresses(msg: EmailMessage | None, name: str) -> list[str]:
-    if msg is None:
-        return []
-    try:
-        values = [str(v) for v in msg.get_all(name, [])]
-    except Exception:
-        return []
-    return [f"{n} <{a}>" if n else a for n, a in getaddresses(values) if a]
+def _text(msg: InboundMessage) -> str:
+    if msg.text.strip() or not msg.problems:
+        return msg.text.strip()
+    return "(the text of this email could not be read)"
 
 
-def _text(msg: EmailMessage | None) -> str:
-    if msg is None:
-        return "(this email could not be read)"
-    try:
-        body = msg.get_body(preferencelist=("plain", "html"))
-        if body is None:
-            return ""
-        content = body.get_content()
-        if body.get_content_subtype() == "html":
-            content = _html_to_text(content)
-        return str(content).strip()
-    except Exception:
-        return "(the text of this email could not be read)"
-
-
-def _attachments(msg: EmailMessage | None) -> list[str]:
-    if msg is None:
-        return []
-    try:
-        return [part.get_filename() or "(unnamed)" for part in msg.iter_attachments()]
-    except Exception:
-        return []
-
-
-def _html_to_text(html: str) -> str:
-    html = re.sub(r"(?is)<(script|style)\b.*?</\1>", "", html)
-    html = re.sub(r"(?i)<br\s*/?>|</p>|</div>|</tr>|</h\d>", "\n", html)
-    text = unescape(re.sub(r"<[^>]+>", "", html))
-    return re.sub(r"\n{3,}", "\n\n", text)
+def _attachments(msg: InboundMessage) -> list[str]:
+    return [attachment.filename or "(unnamed)" for attachment in msg.attachments]
 
 
 def _json_value(value: Any) -> Any:
