@@ -6,6 +6,8 @@ Each command parses its options and calls one function in `mailagent.reports`.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated
@@ -13,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 import typer
 
+from mailagent.app import Agent
 from mailagent.cli.common import fail, open_agent, settings_from
 from mailagent.cli.options import ConfigOption
 
@@ -118,26 +121,19 @@ def challenge_meeting(
     from sqlmodel import Session
 
     from mailagent.reports.challenge import Month, build_pack, render_pack, write_pack
-    from mailagent.reports.quarterly import ReportProblem
 
-    agent = _open(config, now)
-    try:
+    with _reporting(config, now) as agent:
         moment = agent.clock.now()
-        try:
-            chosen = Month.parse(month) if month else Month.containing(
-                moment.astimezone(agent.calendar.tz).date())
-            with Session(agent.engine) as session:
-                pack = build_pack(session, agent, chosen, moment)
-            if out is None:
-                typer.echo(render_pack(pack, "txt", _templates(agent)))
-                return
-            write_pack(pack, out, _templates(agent))
-        except ReportProblem as exc:
-            fail(str(exc))
-        typer.echo(f"wrote {out}: {len(pack.open_cases)} open and "
-                   f"{len(pack.closed_cases)} closed cases for {pack.month.label}")
-    finally:
-        agent.close()
+        chosen = Month.parse(month) if month else Month.containing(
+            moment.astimezone(agent.calendar.tz).date())
+        with Session(agent.engine) as session:
+            pack = build_pack(session, agent, chosen, moment)
+        if out is None:
+            typer.echo(render_pack(pack, "txt", _templates(agent)))
+            return
+        write_pack(pack, out, _templates(agent))
+    typer.echo(f"wrote {out}: {len(pack.open_cases)} open and "
+               f"{len(pack.closed_cases)} closed cases for {pack.month.label}")
 
 
 @report_app.command("quarterly")
@@ -154,25 +150,19 @@ def quarterly(
     """Counts, rates and timescales for a quarter, with charts."""
     from sqlmodel import Session
 
-    from mailagent.reports.quarterly import Quarter, ReportProblem, build_quarterly
+    from mailagent.reports.quarterly import Quarter, build_quarterly
     from mailagent.reports.quarterly_files import write_report
 
-    agent = _open(config, now)
-    try:
+    with _reporting(config, now) as agent:
         moment = agent.clock.now()
-        try:
-            chosen = Quarter.parse(quarter) if quarter else Quarter.containing(
-                moment.astimezone(agent.calendar.tz).date()).previous()
-            with Session(agent.engine) as session:
-                report = build_quarterly(session, agent, chosen, moment)
-            write_report(report, out, include_matter=not without_matter,
-                         templates_dir=_templates(agent))
-        except ReportProblem as exc:
-            fail(str(exc))
-        cases = "1 case" if report.raised == 1 else f"{report.raised} cases"
-        typer.echo(f"wrote {out}: {report.quarter.label}, {cases}")
-    finally:
-        agent.close()
+        chosen = Quarter.parse(quarter) if quarter else Quarter.containing(
+            moment.astimezone(agent.calendar.tz).date()).previous()
+        with Session(agent.engine) as session:
+            report = build_quarterly(session, agent, chosen, moment)
+        write_report(report, out, include_matter=not without_matter,
+                     templates_dir=_templates(agent))
+    cases = "1 case" if report.raised == 1 else f"{report.raised} cases"
+    typer.echo(f"wrote {out}: {report.quarter.label}, {cases}")
 
 
 @case_app.command("export")
@@ -184,19 +174,26 @@ def case_export(
     """A case's complete timeline, for the child's file (Mosaic, LCS...)."""
     from sqlmodel import Session
 
-    from mailagent.reports.browser import BrowserMissing
     from mailagent.reports.export import build_export, write_export
+
+    with _reporting(config, None) as agent:
+        with Session(agent.engine) as session:
+            export = build_export(session, agent, ref, agent.clock.now())
+        write_export(agent, export, out)
+    typer.echo(f"wrote {out}: {len(export.events)} events and {len(export.emails)} emails")
+
+
+@contextmanager
+def _reporting(config: Path | None, now: str | None) -> Iterator[Agent]:
+    """The agent for one report; a problem with the report ends the command, saying what."""
+    from mailagent.reports.browser import BrowserMissing
     from mailagent.reports.quarterly import ReportProblem
 
-    agent = _open(config, None)
+    agent = _open(config, now)
     try:
-        try:
-            with Session(agent.engine) as session:
-                export = build_export(session, agent, ref, agent.clock.now())
-            write_export(agent, export, out)
-        except (ReportProblem, BrowserMissing) as exc:
-            fail(str(exc))
-        typer.echo(f"wrote {out}: {len(export.events)} events and {len(export.emails)} emails")
+        yield agent
+    except (ReportProblem, BrowserMissing) as exc:
+        fail(str(exc))
     finally:
         agent.close()
 
