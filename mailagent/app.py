@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ssl
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +28,7 @@ from mailagent.policy.rules import load_rules
 from mailagent.policy.schema import RulesError
 from mailagent.policy.vocabulary import load_vocabulary
 from mailagent.policy.workdays import WorkingCalendar
+from mailagent.private import private_dir
 from mailagent.sources.base import MailSource
 from mailagent.store.db import create_db_engine, upgrade
 from mailagent.transports.base import Transport
@@ -61,7 +63,8 @@ def build_agent(
     migrate: bool = True,
 ) -> Agent:
     """Wire the agent from settings; tests pass their own clock, source or transport."""
-    engine = create_db_engine(settings.database.url)
+    private_dir(settings.agent.data_dir)
+    engine = database_engine(settings)
     if migrate:
         upgrade(engine)
     rules_dir = settings.agent.rules_dir
@@ -95,6 +98,12 @@ def build_agent(
     )
 
 
+def database_engine(settings: Settings) -> sa.Engine:
+    """The database engine, with the password from the environment or a file (never from
+    the URL); ConfigError if a configured password cannot be read."""
+    return create_db_engine(settings.database.url, settings.database_password())
+
+
 def build_source(
     settings: Settings, *, engine: sa.Engine | None = None, oauth: OAuthApps | None = None
 ) -> MailSource:
@@ -112,13 +121,13 @@ def build_source(
             token_provider=oauth.provider(OUTLOOK_SCOPES) if xoauth2 and oauth else None,
             ssl=src.ssl, starttls=src.starttls, folder=src.folder,
             processed_folder=src.processed_folder, quarantine_folder=src.quarantine_folder,
-            timeout=src.timeout_seconds,
+            timeout=src.timeout_seconds, ssl_context=tls_context(src.ca_file),
         )
     if isinstance(src, GraphSourceSettings):
         from mailagent.sources.graph import GraphSource
         from mailagent.store.cursors import DatabaseCursors
 
-        engine = engine or create_db_engine(settings.database.url)
+        engine = engine or database_engine(settings)
         return GraphSource(
             _graph_client(src, oauth), src.mailbox or settings.agent.mailbox,
             DatabaseCursors(engine), folder=src.folder,
@@ -150,7 +159,7 @@ def build_transport(settings: Settings, *, oauth: OAuthApps | None = None) -> Tr
             out.host, out.port, security=out.security, username=out.username,
             password=None if xoauth2 or not out.password else out.password.reveal(),
             token_provider=oauth.provider(OUTLOOK_SCOPES) if xoauth2 and oauth else None,
-            timeout=out.timeout_seconds,
+            timeout=out.timeout_seconds, ssl_context=tls_context(out.ca_file),
         )
     if isinstance(out, GraphTransportSettings):
         from mailagent.transports.graph import GraphTransport
@@ -164,6 +173,17 @@ def build_transport(settings: Settings, *, oauth: OAuthApps | None = None) -> Tr
     from mailagent.transports.files import FilesTransport
 
     return FilesTransport(out.path)
+
+
+def tls_context(ca_file: Path | None) -> ssl.SSLContext:
+    """Certificate and host name verification always on; a council's own CA added if named."""
+    context = ssl.create_default_context()
+    if ca_file is not None:
+        try:
+            context.load_verify_locations(cafile=ca_file)
+        except (OSError, ssl.SSLError) as exc:
+            raise ConfigError(f"cannot read the CA file {ca_file}: {exc}") from exc
+    return context
 
 
 def oauth_apps(settings: Settings) -> OAuthApps | None:

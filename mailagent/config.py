@@ -89,6 +89,7 @@ class AgentSettings(_Section):
 
 class DatabaseSettings(_Section):
     url: str = "sqlite:///var/mailagent.sqlite"
+    # Given to the database driver, never written in the URL; required once configured.
     password: Secret | None = None
 
     @field_validator("url")
@@ -98,6 +99,14 @@ class DatabaseSettings(_Section):
         if not url.startswith(prefix) or url.startswith(prefix + "/") or url == prefix:
             return url
         return prefix + str(_from_config_folder(Path(url[len(prefix):]), info))
+
+    @model_validator(mode="after")
+    def _password_in_one_place(self) -> DatabaseSettings:
+        if self.password is not None and _url_password(self.url):
+            raise ValueError(
+                "the URL holds a password as well as `password`: remove it from the URL"
+            )
+        return self
 
 
 class CalendarSettings(_Section):
@@ -131,6 +140,8 @@ class ImapSourceSettings(_Section):
     quarantine_folder: str = "Quarantine"
     poll_seconds: float = Field(default=60.0, gt=0)
     timeout_seconds: float = Field(default=60.0, gt=0)
+    # A council's own CA certificate(s), PEM, besides the system's; verification stays on.
+    ca_file: ConfigPath | None = None
 
     @model_validator(mode="after")
     def _tls_fits_the_port(self) -> ImapSourceSettings:
@@ -208,6 +219,8 @@ class SmtpTransportSettings(_Section):
     password: Secret | None = None
     auth: Literal["none", "password", "xoauth2"] = "none"
     timeout_seconds: float = Field(default=30.0, gt=0)
+    # A council's own CA certificate(s), PEM, besides the system's; verification stays on.
+    ca_file: ConfigPath | None = None
 
 
 class GraphTransportSettings(_GraphMailbox):
@@ -290,10 +303,22 @@ class Settings(_Section):
         return self
 
 
+    def database_password(self) -> str | None:
+        """The database password from the environment or a file; ConfigError if it is
+        configured and cannot be read."""
+        return self.database.password.reveal() if self.database.password else None
+
+
 _ABSENT_SECTIONS: dict[str, dict[str, str]] = {
     "database": {}, "calendar": {}, "directory": {}, "source": {"kind": "maildir"},
     "transport": {"kind": "files"}, "outbox": {}, "logging": {}, "summary": {},
 }
+
+
+def _url_password(url: str) -> bool:
+    """Whether a database URL carries a password ("user:secret@host")."""
+    credentials = url.partition("://")[2].rpartition("@")
+    return bool(credentials[1]) and ":" in credentials[0]
 
 
 def load_settings(path: Path) -> Settings:

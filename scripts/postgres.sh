@@ -141,6 +141,19 @@ cmd_start() {
   if [[ "$("${psql[@]}" -c "SELECT 1 FROM pg_database WHERE datname = '$DB'")" != 1 ]]; then
     "${psql[@]}" -c "CREATE DATABASE $DB" >/dev/null
   fi
+  password_auth "${psql[@]}"
+}
+
+# Members of the role "password_auth" must give their password (SCRAM); everyone else is
+# trusted. The suite makes such a member to prove that a configured password is really sent.
+password_auth() {
+  local rule="host all +password_auth $HOST/32 scram-sha-256"
+  "$@" -c "DO \$\$ BEGIN CREATE ROLE password_auth NOLOGIN;
+    EXCEPTION WHEN duplicate_object THEN NULL; END \$\$" >/dev/null
+  if ! grep -qxF "$rule" "$DATA/pg_hba.conf"; then
+    as_pg sed -i "1i $rule" "$DATA/pg_hba.conf" # the first line, before the trust lines
+    "$@" -c "SELECT pg_reload_conf()" >/dev/null
+  fi
 }
 
 cmd_stop() {

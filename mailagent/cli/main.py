@@ -16,6 +16,7 @@ from mailagent.cli import reports
 from mailagent.cli.common import fail, open_agent, settings_from, setup_logging
 from mailagent.cli.options import ConfigOption
 from mailagent.config import Settings
+from mailagent.private import restrict_umask
 
 app = typer.Typer(
     help="Tracks IRO and CP chair escalations up a council's management ladder by email.",
@@ -150,10 +151,16 @@ def init(
 @db_app.command("upgrade")
 def db_upgrade(config: ConfigOption = None) -> None:
     """Create or migrate the database schema to the latest version."""
-    from mailagent.store.db import create_db_engine, upgrade
+    from mailagent.app import database_engine
+    from mailagent.config import ConfigError
+    from mailagent.store.db import upgrade
 
     settings = settings_from(config)
-    upgrade(create_db_engine(settings.database.url))
+    try:
+        engine = database_engine(settings)
+    except ConfigError as exc:
+        fail(f"mailagent cannot reach the database:\n{exc}")
+    upgrade(engine)
     typer.echo("database is up to date")
 
 
@@ -279,6 +286,7 @@ def status(config: ConfigOption = None) -> None:
 
 def main() -> None:  # pragma: no cover - console entry point
     os.environ.setdefault("PYTHONIOENCODING", "utf-8")
+    restrict_umask()  # whatever the shell's umask, what we write holds children's data
     logging.captureWarnings(True)
     app()
 

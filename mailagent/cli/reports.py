@@ -18,6 +18,7 @@ import typer
 from mailagent.app import Agent
 from mailagent.cli.common import fail, open_agent, settings_from
 from mailagent.cli.options import ConfigOption
+from mailagent.private import make_private
 
 NowOption = Annotated[
     str | None,
@@ -105,6 +106,7 @@ def _show_summary(agent, rendered, out: Path | None) -> None:  # type: ignore[no
                                 agent.clock.now()))
     else:
         out.write_text(f"Subject: {rendered.subject}\n\n{rendered.text}", encoding="utf-8")
+    make_private(out)
     typer.echo(f"wrote {out}")
 
 

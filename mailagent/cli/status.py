@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import sqlalchemy as sa
 from sqlmodel import Session, func, select
 
 from mailagent.app import Agent, data_path
+from mailagent.config import FilesTransportSettings, MaildirSourceSettings, Settings
+from mailagent.private import exposed, tree
 from mailagent.runners.daemon import STATE_FILE, describe_daemon
 from mailagent.store.models import Case, Inbound, Outbound, SourceState
 
@@ -40,7 +44,34 @@ def describe_status(agent: Agent) -> str:
     ]
     if next_due:
         lines.append(f"next send due:  {next_due.isoformat(timespec='seconds')}")
-    return "\n".join(lines)
+    return "\n".join(lines + privacy_warnings(agent.settings))
+
+
+def privacy_warnings(settings: Settings, shown: int = 5) -> list[str]:
+    """A warning for each file or folder of children's data that others may read."""
+    found = exposed(private_paths(settings))
+    lines = [
+        f"warning:        {path} is readable by others (mode {mode:04o}); "
+        f"chmod {'700' if path.is_dir() else '600'} it"
+        for path, mode in found[:shown]
+    ]
+    if len(found) > shown:
+        lines.append(f"warning:        and {len(found) - shown} more files readable by others")
+    return lines
+
+
+def private_paths(settings: Settings) -> list[Path]:
+    """Where the agent keeps children's data: the data folder, the SQLite database, and
+    everything in the local mailbox and the sent-mail folder (wherever the config puts them)."""
+    paths = [settings.agent.data_dir]
+    url = sa.engine.make_url(settings.database.url)
+    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+        database = Path(url.database)
+        paths += [database, *(database.with_name(database.name + s) for s in ("-wal", "-shm"))]
+    for section in (settings.source, settings.transport):
+        if isinstance(section, MaildirSourceSettings | FilesTransportSettings):
+            paths += tree(section.path)
+    return list(dict.fromkeys(paths))
 
 
 def _counts(counts: dict[str, int]) -> str:

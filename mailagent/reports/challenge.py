@@ -20,6 +20,7 @@ from sqlmodel import Session
 
 from mailagent.app import Agent
 from mailagent.cases import timing as cases
+from mailagent.private import make_private
 from mailagent.reports import history
 from mailagent.reports.history import CaseStory, local_day
 from mailagent.reports.quarterly import (
@@ -251,3 +252,4 @@ def write_pack(pack: ChallengePack, path: Path, templates_dir: Path | None = Non
     path.parent.mkdir(parents=True, exist_ok=True)
     kind = "txt" if suffix == ".txt" else "html"
     path.write_text(render_pack(pack, kind, templates_dir), encoding="utf-8")
+    make_private(path)

@@ -27,6 +27,7 @@ from sqlmodel import Session, select
 from mailagent.app import Agent
 from mailagent.cases.notify import KIND_LABELS, PLAN_LABELS, deadline_words
 from mailagent.mail.parse import InboundMessage, parse_message
+from mailagent.private import make_private
 from mailagent.reports.history import stage_name
 from mailagent.reports.quarterly import ReportProblem, category_label, iro_label, team_label
 from mailagent.store.models import Case, CaseEvent, Inbound, Outbound
@@ -242,7 +243,13 @@ def export_context(agent: Agent, export: CaseExport) -> dict[str, Any]:
 
 
 def write_export(agent: Agent, export: CaseExport, path: Path) -> None:
-    """Write the export as .json, .html or .pdf (by the file's suffix)."""
+    """Write the export as .json, .html or .pdf (by the file's suffix), readable by its
+    owner only: it is a child's record."""
+    _write_export(agent, export, path)
+    make_private(path)
+
+
+def _write_export(agent: Agent, export: CaseExport, path: Path) -> None:
     from mailagent.reports.render import SHIPPED, render_report
 
     suffix = path.suffix.lower()

@@ -9,6 +9,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+from mailagent.private import make_private
 from mailagent.reports import charts
 from mailagent.reports.quarterly import (
     CASE_COLUMNS,
@@ -36,6 +37,7 @@ def write_report(report: QuarterlyReport, path: Path, *, include_matter: bool = 
     else:
         raise ReportProblem(f"{path.name}: the quarterly report is written as .xlsx, .csv "
                             "or .html")
+    make_private(path)
 
 
 def _cell(row: CaseRow, attribute: str) -> Any:

@@ -48,6 +48,7 @@ class ImapSource:
         quarantine_folder: str = "Quarantine",
         timeout: float = 60.0,
         idle_renew_seconds: float = IDLE_RENEW_SECONDS,
+        ssl_context: ssl_lib.SSLContext | None = None,
     ) -> None:
         self.host, self.port, self.username = host, port, username
         self.folder = folder
@@ -55,6 +56,7 @@ class ImapSource:
         self.name = f"imap:{username}@{host}:{port}/{folder}"
         self._password, self._token_provider = password, token_provider
         self._ssl, self._starttls, self._timeout = ssl, starttls, timeout
+        self._context = ssl_context or ssl_lib.create_default_context()
         self._idle_renew = idle_renew_seconds
         self._client: IMAPClient | None = None
         self._idle_since: float | None = None  # monotonic time the open IDLE began
@@ -184,11 +186,11 @@ class ImapSource:
         with self._errors_as_source_error():
             client = IMAPClient(
                 self.host, port=self.port, ssl=self._ssl, timeout=self._timeout,
-                ssl_context=ssl_lib.create_default_context() if self._ssl else None,
+                ssl_context=self._context if self._ssl else None,
             )
             try:
                 if self._starttls:
-                    client.starttls(ssl_lib.create_default_context())
+                    client.starttls(self._context)
                 self._login(client, retry_refused_token)
                 for folder in (self.processed_folder, self.quarantine_folder):
                     if not client.folder_exists(folder):

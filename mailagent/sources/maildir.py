@@ -12,6 +12,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from mailagent.private import make_private, private_dir
 from mailagent.sources.base import FetchedMessage
 
 PROCESSED = "Processed"
@@ -22,13 +23,18 @@ class MaildirSource:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.name = f"maildir:{path}"
-        # A person may make the folder by hand and drop files in: give it the Maildir layout.
+        # A person may make the folder by hand and drop files in: give it the Maildir layout,
+        # private, since the mail in it is about children.
+        private_dir(path)
         for sub in ("new", "cur", "tmp"):
-            (path / sub).mkdir(parents=True, exist_ok=True)
+            private_dir(path / sub)
         self._box = mailbox.Maildir(path, create=True)
         self._folders = {
             name: self._box.add_folder(name) for name in (PROCESSED, QUARANTINE)
         }
+        for name in (PROCESSED, QUARANTINE):
+            private_dir(path / f".{name}")
+            make_private(path / f".{name}" / "maildirfolder")
 
     def fetch_new(self) -> Iterator[FetchedMessage]:
         self._adopt_dropped_files()
@@ -63,7 +69,8 @@ class MaildirSource:
     def _adopt_dropped_files(self) -> None:
         for dropped in sorted(self.path.glob("*.eml")):
             with dropped.open("rb") as handle:
-                self._box.add(handle)
+                key = self._box.add(handle)
+            make_private(self.path / "new" / key)
             dropped.unlink()
 
     def _move(self, uid: str, folder: str) -> None:
@@ -71,5 +78,7 @@ class MaildirSource:
             raw = self._box.get_bytes(uid)
         except KeyError:
             return  # already filed: moving is idempotent
-        self._folders[folder].add(raw)
+        key = self._folders[folder].add(raw)
+        # mailbox writes with the process umask: the stored copy must be private regardless.
+        make_private(self.path / f".{folder}" / "new" / key)
         self._box.discard(uid)

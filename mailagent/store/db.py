@@ -14,25 +14,39 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlmodel import Session
 
+from mailagent.private import create_private, private_dir
+
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 log = logging.getLogger(__name__)
 
 
-def create_db_engine(url: str) -> sa.Engine:
-    """An engine for `url`; SQLite gets WAL, foreign keys and a busy timeout.
+def create_db_engine(url: str, password: str | None = None) -> sa.Engine:
+    """An engine for `url`; SQLite gets WAL, foreign keys, a busy timeout and a private file.
 
-    Statement parameters are kept out of error messages: they hold children's details, and
-    an error message ends up in the log.
+    `password` (from `[database] password`) goes to the driver and is never written in the
+    URL. Statement parameters are kept out of error messages: they hold children's details,
+    and an error message ends up in the log.
     """
-    if url.startswith("sqlite"):
-        path = url.split("///", 1)[-1]
+    target = sa.engine.make_url(url)
+    if password is not None:
+        target = target.set(password=password)
+    if target.get_backend_name() == "sqlite":
+        path = target.database
         if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = sa.create_engine(url, connect_args={"timeout": 30}, hide_parameters=True)
+            _private_sqlite_file(Path(path))
+        engine = sa.create_engine(target, connect_args={"timeout": 30}, hide_parameters=True)
         sa.event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return sa.create_engine(url, pool_pre_ping=True, hide_parameters=True)
+    return sa.create_engine(target, pool_pre_ping=True, hide_parameters=True)
+
+
+def _private_sqlite_file(path: Path) -> None:
+    """Create the database file 0600 before SQLite does; SQLite gives its -wal and -shm files
+    the database file's mode, so they are private too. A folder made for it is 0700."""
+    if not path.parent.exists():
+        private_dir(path.parent)
+    create_private(path)
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]

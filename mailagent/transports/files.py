@@ -10,23 +10,22 @@ import hashlib
 import os
 from pathlib import Path
 
+from mailagent.private import private_dir, write_private
 from mailagent.transports.base import TemporaryFailure
 
 
 class FilesTransport:
     def __init__(self, path: Path) -> None:
         self.path = path
+        private_dir(path)
         for sub in ("tmp", "new", "cur"):
-            (path / sub).mkdir(parents=True, exist_ok=True)
+            private_dir(path / sub)
 
     def send(self, sender: str, recipients: list[str], raw: bytes, message_id: str) -> None:
         name = hashlib.sha256(message_id.encode()).hexdigest()[:32]
         tmp = self.path / "tmp" / name
         try:
-            with tmp.open("wb") as handle:
-                handle.write(raw)
-                handle.flush()
-                os.fsync(handle.fileno())
+            write_private(tmp, raw)
             os.replace(tmp, self.path / "new" / f"{name}.eml")
         except OSError as exc:
             raise TemporaryFailure(f"cannot write to {self.path}: {exc.strerror}") from exc

@@ -1,4 +1,10 @@
-"""Sending by SMTP (smtplib): STARTTLS where offered, implicit TLS, password or XOAUTH2."""
+"""Sending by SMTP (smtplib): STARTTLS or implicit TLS, password or XOAUTH2.
+
+TLS is as configured or not at all: with `security = "starttls"` a server that does not
+offer STARTTLS is refused before anything is sent or any password or token is given, and
+the server's certificate is always verified (against the system's CAs, or a council's own
+CA file).
+"""
 
 from __future__ import annotations
 
@@ -66,7 +72,12 @@ class SmtpTransport:
             smtp = smtplib.SMTP(self.host, self.port, timeout=self._timeout)
         try:
             smtp.ehlo()
-            if self.security == "starttls" and smtp.has_extn("starttls"):
+            if self.security == "starttls":
+                if not smtp.has_extn("starttls"):
+                    raise TemporaryFailure(
+                        f"{self.host}:{self.port} does not offer STARTTLS; nothing was sent "
+                        "and no credentials were given without TLS"
+                    )
                 smtp.starttls(context=self._context)
                 smtp.ehlo()
             self._authenticate(smtp)
