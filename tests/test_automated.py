@@ -253,6 +253,10 @@ def test_subjects_that_only_mention_absence_are_people(subject: str) -> None:
         "Bonjour, je suis absente du bureau jusqu'au 7 décembre. En cas d'urgence, "
         "contactez le secrétariat.",
         "Gracias por su mensaje. Estoy fuera de la oficina hasta el 7 de diciembre.",
+        "Me encuentro de vacaciones hasta el lunes 7 de diciembre.",
+        "Estou ausente até 7 de dezembro.",
+        "I'm off sick until Wednesday. Please contact the duty manager.",
+        "I am not in the office on Fridays; I will reply on Monday.",
         "Sono fuori ufficio fino al 7 dicembre con accesso limitato alla posta.",
         "Obrigado pelo seu email. Estou de férias até 7 de dezembro.",
         "Ik ben afwezig tot en met 7 december. Voor dringende zaken: bel het secretariaat.",
@@ -340,6 +344,18 @@ def test_a_reason_names_the_signal_never_the_words() -> None:
         ({"Subject": "RE: [ESC-2026-0042] Stage 1"},
          "Bonjour, votre message est en attente. Merci de confirmer que vous êtes bien un "
          "humain en cliquant sur le lien.\n"),
+        ({"Subject": "RE: [ESC-2026-0042] Stage 1"},
+         "Su mensaje ha sido retenido. Confirme que es una persona para entregarlo.\n"),
+        ({"Subject": "RE: [ESC-2026-0042] Stage 1"},
+         "Il tuo messaggio è in attesa: conferma di essere una persona.\n"),
+        ({"Subject": "RE: [ESC-2026-0042] Stage 1"},
+         "Uw bericht is vastgehouden. Bevestig dat u een mens bent.\n"),
+        ({"Subject": "RE: [ESC-2026-0042] Stage 1"},
+         "Twoja wiadomość została wstrzymana. Potwierdź, że jesteś człowiekiem.\n"),
+        ({"Subject": "RE: [ESC-2026-0042] Stage 1"},
+         "A sua mensagem está retida até confirmar o envio.\n"),
+        ({"Subject": "RE: [ESC-2026-0042] Stage 1"},
+         "Your email will not be delivered until you authenticate as the sender.\n"),
     ],
 )
 def test_challenge_response_requests(changes: dict[str, str], body: str) -> None:

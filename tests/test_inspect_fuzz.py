@@ -26,7 +26,7 @@ FAST = settings(max_examples=500, deadline=None, suppress_health_check=[HealthCh
 def assert_contract(result: dict[str, Any]) -> None:
     assert list(result) == [
         "kind", "automated", "rule", "reason", "case_ref", "child_ref", "fields", "commands",
-        "reply_text", "problems",
+        "reply_text", "problems", "notes",
     ]
     assert result["kind"] in KINDS
     assert isinstance(result["automated"], bool)
@@ -45,6 +45,7 @@ def assert_contract(result: dict[str, Any]) -> None:
         assert command["arg"] is None or isinstance(command["arg"], str)
         assert all(isinstance(v, str) for v in command["fields"].values())
     assert all(isinstance(p, str) for p in result["problems"])
+    assert all(isinstance(n, str) for n in result["notes"])
     json.dumps(result, ensure_ascii=False).encode("utf-8")  # no lone surrogates anywhere
 
 

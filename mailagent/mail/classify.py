@@ -74,12 +74,16 @@ class Classification:
     child_ref: str | None
     fields: FieldsResult
     commands: tuple[Command, ...]
-    reply_text: str | None  # the new text only; None for machine mail
+    # The sender's own words (fields and commands are read from these alone); when none
+    # are found outside the quoted history, the whole text with the history marked "> ",
+    # and `notes` says so. None for machine mail.
+    reply_text: str | None
     problems: tuple[str, ...]
     reasons: tuple[str, ...]  # "rule: why", for the rule that decided the kind
     rule: str = ""  # the rule that decided: an automated-mail rule, or one of RULES below
     reason: str = ""  # why it hit, naming signals, never the email's own words
     automated_kind: AutomatedKind | None = None
+    notes: tuple[str, ...] = ()  # how the reply text was read, for a person to know
     answering: bool = False  # In-Reply-To/References (not a forward) or a reply prefix
     forwarded: bool = False
 
@@ -189,12 +193,13 @@ def classify(msg: InboundMessage, vocab: Vocabulary) -> Classification:
         child_ref=_child_ref(facts, fields, vocab) if human else None,
         fields=fields,
         commands=facts.commands.commands if human else (),
-        reply_text=facts.split.text if human else None,
+        reply_text=facts.split.for_record if human else None,
         problems=tuple(dict.fromkeys(problems)),
         reasons=(f"{rule_name}: {decision.reason}",),
         rule=rule_name,
         reason=decision.reason,
         automated_kind=facts.automated.kind if facts.automated else None,
+        notes=facts.split.notes if human else (),
         answering=facts.answering,
         forwarded=facts.forwarded,
     )

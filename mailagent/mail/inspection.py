@@ -13,7 +13,10 @@ The contract, relied on by people and scripts:
      "fields": {"child": ..., "plan": ..., "category": <category id>,
                 "respond_by": {"date": "YYYY-MM-DD"} | {"working_days": N}, ...},
      "commands": [{"name": str, "arg": str | null, "fields": {...}}],
-     "reply_text": str | null, "problems": [str]}
+     "reply_text": str | null, "problems": [str],
+     "notes": [str]}  how the reply text was read: written below the quote, or no words of
+                      the sender's own outside it (then reply_text is the whole text with
+                      the quoted part marked "> ")
 
 (Named `inspection` because a module called `inspect` would shadow the standard library's.)
 """
@@ -44,6 +47,7 @@ def inspect_bytes(raw: bytes, vocab: Vocabulary) -> dict[str, Any]:
             "commands": [],
             "reply_text": None,
             "problems": [f"mailagent could not read this email ({type(exc).__name__})"],
+            "notes": [],
         }
 
 
@@ -63,4 +67,5 @@ def as_contract(c: Classification) -> dict[str, Any]:
         "commands": [command.as_json() for command in c.commands],
         "reply_text": c.reply_text,
         "problems": list(c.problems),
+        "notes": list(c.notes),
     }

@@ -1,45 +1,28 @@
 """What the person actually wrote: an email's new text without the quoted history.
 
-mail-parser-reply (the maintained successor of email_reply_parser) finds the usual quote
-headers: "On ... wrote:", Outlook's "From: / Sent: / To: / Subject:" block and
-"-----Original Message-----", in several languages. This module adds what it misses for a
-council in England and Wales: the HTML boundaries that Outlook, Gmail, Apple Mail and
-Thunderbird mark (more reliable than any text pattern), Welsh and Polish Outlook headers,
-forwarded-message separators, ``>`` quoted lines, and phone signatures such as
-"Sent from my iPhone".
+The HTML says it best when a client marks the history (`quote_html`): the marked elements
+are taken out and the rest read as text. Otherwise the text is read line by line
+(`quote_boundaries`): a header block or separator ends what the person wrote; an
+attribution line ("On ... wrote:", in any language) followed by ">" quoted lines goes with
+them, and the person's words may go on below the quote (bottom-posting) or between its
+parts (interleaved answers). Phone signatures ("Sent from my iPhone") go too.
+
+An email that is not empty never comes out empty without saying so: when no words of the
+sender's own are found outside the history (a bare forward, a reply typed inside the
+quote), `ReplySplit.whole` keeps all of it with the history marked "> ", and `notes` says
+what happened, for `mailagent inspect` and the case record.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from html.parser import HTMLParser
-
-from mailparser_reply import EmailReplyParser
 
 from mailagent.mail.html import html_to_text
+from mailagent.mail.quote_boundaries import boundaries
+from mailagent.mail.quote_html import marked_text, quote_spans, without_quotes
+from mailagent.mail.references import ANY_MARKER_RE
 
-# Languages whose quote headers need two or more header lines, so ordinary lines such as
-# "Do: ..." cannot cut a reply short (the library's Polish pattern needs only one line).
-_PARSER = EmailReplyParser(languages=["en", "de", "fr", "es", "nl"])
-
-_EXTRA_BOUNDARIES = re.compile(
-    "|".join(
-        (
-            # Gmail in Welsh: "Ar Maw, 1 Rhag 2026 am 10:02 Siân Llŷr <...> ysgrifennodd:"
-            r"^[> ]*Ar\s.{4,200}?\sysgrifennodd.{0,200}?:[ \t]*$",
-            # Outlook in Welsh and Polish: two or more header lines
-            r"^[> *]*(?:Oddi wrth|From)\s*:.*\n[> *]*(?:Anfonwyd|Dyddiad|Sent|Date)\s*:",
-            r"^[> *]*Od\s*:.*\n[> *]*(?:Wysłano|Data)\s*:",
-            # forwarded messages (Gmail, Apple Mail, Thunderbird, Outlook)
-            r"^[> ]*-{2,}\s*Forwarded message\s*-{2,}[ \t]*$",
-            r"^[> ]*-{2,}\s*(?:Original|Forwarded) Message\s*-{2,}[ \t]*$",
-            r"^[> ]*Begin forwarded message:[ \t]*$",
-            r"^[> ]*-{2,}\s*Neges wreiddiol\s*-{2,}[ \t]*$",
-        )
-    ),
-    re.IGNORECASE | re.MULTILINE,
-)
 _DEVICES = (
     "iPhone|iPad|iPod|Android|Samsung|Galaxy|Huawei|BlackBerry|Windows|Sony|Xperia|Pixel|"
     "Google|Motorola|Nokia|HTC|LG|OnePlus|Xiaomi|Fairphone|Surface|mobile|phone|smartphone|"
@@ -58,21 +41,32 @@ _PHONE_SIGNATURE = re.compile(
     r")[ \t]*$",
     re.IGNORECASE | re.MULTILINE,
 )
-_SLOW_FOR_LIBRARY = re.compile(r"^[^\n]{160,}$|[ \t]{20,}", re.MULTILINE)
 _TRAILING_RULES = re.compile(r"(?:\n[ \t]*[_\-=]{8,}[ \t]*)+\s*\Z")
-
-# HTML elements that clients put around the quoted history.
-_QUOTE_IDS = {
-    "divrplyfwdmsg", "appendonsend", "stopspelling", "mail-editor-reference-message-container",
-    "olk_src_body_section",
-}
-_QUOTE_CLASSES = ("gmail_quote", "moz-cite-prefix", "yahoo_quoted", "protonmail_quote")
+BELOW = "the sender wrote below (or between) the quoted lines"
+WHOLE = ("no words of the sender's own were found outside the quoted history: the whole "
+         "text is kept, the quoted part marked with >")
 
 
 @dataclass(frozen=True)
 class ReplySplit:
-    text: str  # the new text only
+    text: str  # the sender's own words; "" when none were found
     quoted: bool  # whether quoted history (or a forwarded email) was found and removed
+    whole: str = ""  # when `text` is empty and the email is not: all of it, history marked
+    notes: tuple[str, ...] = ()  # what a person reading the result should know
+
+    @property
+    def for_record(self) -> str:
+        """What to keep as the sender's reply: their words, else the marked whole."""
+        return self.text or self.whole
+
+
+@dataclass(frozen=True)
+class _Read:
+    text: str
+    quoted: bool
+    below: bool
+    cut: int  # where the unmarked history starts in the normalised text
+    normalised: str
 
 
 def extract_reply_text(text: str, html: str | None = None) -> str:
@@ -81,20 +75,80 @@ def extract_reply_text(text: str, html: str | None = None) -> str:
 
 
 def split_reply(text: str, html: str | None = None) -> ReplySplit:
-    """The new text, and whether there was quoted history below (or around) it."""
-    cut = find_html_quote_start(html) if html else None
-    if html and cut is not None:  # "html and" only tells the type checker what cut implies
-        new, _ = _split_text(html_to_text(html[:cut]))
-        return ReplySplit(new, True)
-    return ReplySplit(*_split_text(text or ""))
+    """The sender's words, whether there was history around them, and notes on how."""
+    spans = quote_spans(html) if html else []
+    if html and spans:
+        read = _read_text(html_to_text(without_quotes(html, spans)))
+        whole = "" if read.text else _normalise(marked_text(html, spans))
+        return _result(read, True, whole)
+    read = _read_text(text or "")
+    whole = "" if read.text else _mark_from(read.normalised, read.cut)
+    return _result(read, read.quoted, whole)
 
 
-def _split_text(text: str) -> tuple[str, bool]:
+def _result(read: _Read, quoted: bool, whole: str) -> ReplySplit:
+    notes = [BELOW] if read.below and read.text else []
+    if whole:
+        notes.append(WHOLE)
+    return ReplySplit(read.text, quoted, whole, tuple(notes))
+
+
+def _read_text(text: str) -> _Read:
+    """The sender's lines: above the first boundary that cuts, outside ">" quotes."""
     text = _normalise(text)
-    cuts = [c for c in (_extra_boundary(text), _library_boundary(text)) if c is not None]
-    new = text[: min(cuts)] if cuts else text
-    without_quotes = "\n".join(line for line in new.split("\n") if not line.startswith(">"))
-    return _tidy(without_quotes), bool(cuts) or without_quotes != new
+    cut, removed = len(text), []
+    for boundary in boundaries(text):
+        if boundary.start >= cut or any(s <= boundary.start < e for s, e in removed):
+            continue
+        if text.startswith(">", boundary.start):
+            continue  # inside the history already
+        if _quote_follows(text, boundary.end):
+            removed.append((boundary.start, boundary.end))
+        elif boundary.cuts:
+            cut = boundary.start
+            break
+    cut = _above_rules(text, cut)
+    head, at = [], 0
+    for start, end in removed:
+        head.append(text[at:start] + ">")  # an attribution is part of the history
+        at = end
+    lines = "".join([*head, text[at:cut]]).split("\n")
+    first_quote = next((i for i, line in enumerate(lines) if line.startswith(">")), len(lines))
+    quoted = cut < len(text) or first_quote < len(lines)
+    below = "\n".join(line for line in lines[first_quote:] if not line.startswith(">"))
+    if ANY_MARKER_RE.search(below):  # our email went on below its quoted first lines
+        lines, below = lines[:first_quote], ""
+    new = _tidy("\n".join(line for line in lines if not line.startswith(">")))
+    return _Read(new, quoted, bool(_tidy(below)), cut, text)
+
+
+_RULES_ABOVE = re.compile(r"(?:^[ \t]*[_\-=]{8,}[ \t]*\n+)+\Z", re.MULTILINE)
+
+
+def _above_rules(text: str, cut: int) -> int:
+    """`cut` moved up over the rule lines (Outlook's underscores) just above it."""
+    if cut >= len(text):
+        return cut
+    rules = _RULES_ABOVE.search(text, 0, cut)
+    return rules.start() if rules else cut
+
+
+_NEXT_LINE = re.compile(r"\n[ \t]*(?=\S)")
+
+
+def _quote_follows(text: str, at: int) -> bool:
+    """Whether the next line with anything on it, after `at`, is a ">" quoted line."""
+    match = _NEXT_LINE.search(text, at)
+    return bool(match) and text.startswith(">", match.end())
+
+
+def _mark_from(text: str, cut: int) -> str:
+    """The whole text with the lines from `cut` on marked as quoted."""
+    if not text.strip():
+        return ""
+    quoted = [line if line.startswith(">") else f"> {line}".rstrip()
+              for line in text[cut:].split("\n")] if cut < len(text) else []
+    return "\n".join([text[:cut].rstrip("\n"), *quoted]).strip()
 
 
 def _normalise(text: str) -> str:
@@ -103,72 +157,13 @@ def _normalise(text: str) -> str:
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
 
 
-def _extra_boundary(text: str) -> int | None:
-    found = _EXTRA_BOUNDARIES.search(text)
-    return found.start() if found else None
-
-
-def _library_boundary(text: str) -> int | None:
-    """Where mail-parser-reply sees the first quote header, or None.
-
-    Its patterns take quadratic time on long lines and long runs of spaces (a 4,000
-    character paragraph starting "On" costs a third of a second), so it reads a copy in
-    which those are x'd out, keeping every offset; quote header lines are shorter.
-    """
-    shielded = _SLOW_FOR_LIBRARY.sub(lambda m: "x" * len(m[0]), text)
-    replies = _PARSER.read(shielded).replies
-    header = replies[0].headers or (replies[1].headers if len(replies) > 1 else "")
-    at = shielded.find(header) if header else -1
-    return at if at >= 0 else None
-
-
 def _tidy(text: str) -> str:
     text = _PHONE_SIGNATURE.sub("", text)
     text = _TRAILING_RULES.sub("", "\n" + text.strip())
     return re.sub(r"\n{3,}", "\n\n", text).strip()
 
 
-class _QuoteFinder(HTMLParser):
-    """Stops at the first element that a mail client wraps around quoted history."""
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.position: tuple[int, int] | None = None
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if self.position is None and _is_quote_element(tag, dict(attrs)):
-            self.position = self.getpos()
-            raise _Found
-
-
-class _Found(Exception):
-    """Stops html.parser at the first quote element; the rest need not be read."""
-
-
-def _is_quote_element(tag: str, attrs: dict[str, str | None]) -> bool:
-    element_id = re.sub(r"^(?:x_)+", "", (attrs.get("id") or "").lower())
-    classes = (attrs.get("class") or "").lower().split()
-    return (
-        element_id in _QUOTE_IDS
-        or any(c.startswith(_QUOTE_CLASSES) for c in classes)
-        or (tag == "blockquote" and (attrs.get("type") or "").lower() == "cite")
-    )
-
-
 def find_html_quote_start(html: str) -> int | None:
-    """Offset in `html` of the element that starts the quoted history, or None."""
-    finder = _QuoteFinder()
-    try:
-        finder.feed(html)
-        finder.close()
-    except _Found:
-        pass
-    except Exception:  # html.parser gives up on some broken markup: fall back to text rules
-        return None
-    if finder.position is None:
-        return None
-    line, column = finder.position
-    starts = [0]
-    for found in re.finditer("\n", html):
-        starts.append(found.end())
-    return starts[line - 1] + column if line - 1 < len(starts) else None
+    """Offset in `html` of the first element that holds or starts quoted history, or None."""
+    spans = quote_spans(html)
+    return spans[0].start if spans else None

@@ -20,6 +20,9 @@ from mailagent.policy.schema import REF_PREFIX_PATTERN
 
 _REF_PREFIX_RE = re.compile(REF_PREFIX_PATTERN)
 _ANY_REF_RE = re.compile(rf"{REF_PREFIX_PATTERN}-\d{{4}}-\d{{4,}}", re.IGNORECASE)
+# Our body marker whatever the council's prefixes: text that carries it quotes our email.
+ANY_MARKER_RE = re.compile(rf"\[\s*ma\s*:\s*{REF_PREFIX_PATTERN}-\d{{4}}-\d{{4,}}\s*\]",
+                           re.IGNORECASE)
 
 
 class References:

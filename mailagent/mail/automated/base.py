@@ -112,6 +112,15 @@ class Mail:
         return _SPACES.sub(" ", head.translate(_APOSTROPHES)).strip()[:OPENING_CHARS]
 
     @cached_property
+    def opening_lower(self) -> str:
+        return self.opening.lower()
+
+    def mentions(self, stems: tuple[str, ...]) -> bool:
+        """Whether the opening contains any of `stems` (lower-case): a cheap test that
+        spares the wording patterns, which cost more, on text that cannot match them."""
+        return any(stem in self.opening_lower for stem in stems)
+
+    @cached_property
     def sender(self) -> str:
         return self.msg.from_addr or ""
 

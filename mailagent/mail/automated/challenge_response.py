@@ -73,7 +73,19 @@ _OPENING = wording({
     "pl": r"wiadomość\b.{0,100}?\b(?:wstrzymana|zatrzymana|oczekuje)"
           r"|\bpotwierd\w*\b.{0,60}?\b(?:człowiek|osob)",
     "pt": r"sua mensagem\b.{0,100}?\b(?:retida|em espera|pendente)",
+    # every phrase above contains one of _STEMS
 }, r"\b(?:{})")
+
+
+# Every phrase of _OPENING contains one of these.
+_STEMS = ("confirm", "verif", "prove", "authenticat", "release", "challenge", "attente",
+          "bloqué", "retenu", "humain", "personne", "robot", "zurückgehalten", "angehalten",
+          "quarantäne", "wartet", "mensch", "retenido", "en espera", "pendiente",
+          "una persona", "humano", "trattenuto", "attesa", "sospeso", "umano",
+          "vastgehouden", "wacht", "tegengehouden", "een mens", "persoon", "wstrzymana",
+          "zatrzymana", "oczekuje", "człowiek", "osob", "retida", "pendente")
+# Such a request says what it is in its first lines.
+_OPENING_CHARS = 800
 
 
 def check(mail: Mail) -> Hit | None:
@@ -91,7 +103,7 @@ def check(mail: Mail) -> Hit | None:
         return Hit(kind, f"sent by a challenge-response service ({service})")
     if found := _SUBJECT.search(mail.subject):
         return Hit(kind, f"the subject asks to confirm the sender ({language_of(found)})")
-    if found := _OPENING.search(mail.opening):
+    if mail.mentions(_STEMS) and (found := _OPENING.search(mail.opening, 0, _OPENING_CHARS)):
         return Hit(kind, "the text says our email is held until the sender confirms "
                          f"({language_of(found)})")
     return None

@@ -21,13 +21,11 @@ import re
 
 from mailagent.mail.automated.base import AutomatedKind, Hit, Mail, Rule, language_of, wording
 from mailagent.mail.quotes import split_reply
-from mailagent.policy.schema import REF_PREFIX_PATTERN
+from mailagent.mail.references import ANY_MARKER_RE
 
 STATEMENT_WITHIN = 400  # characters from the start of the text
 MAX_LENGTH = 2500  # characters: longer text is a person writing, or a newsletter
 
-# Our body marker, whatever the council's prefixes: a person pressing Reply quotes it.
-_OUR_MARKER = re.compile(rf"\[\s*ma\s*:\s*{REF_PREFIX_PATTERN}-\d{{4}}-\d{{4,}}\s*\]", re.I)
 _SOME = r"(?:\S+ ){0,6}?"  # "bis zum 7. Dezember" between the verb and the absence
 _STATEMENT = wording({
     "en": r"\bI(?: am|'m| will be|'ll be| shall be)(?: currently| now| presently)? "
@@ -91,14 +89,32 @@ _DETAIL = re.compile(
 )
 
 
+# Every statement of _STATEMENT contains one of these.
+_STEMS = (
+    "office", "away", "leave", "holiday", "vacation", "off ", "not in", "not working",
+    "not at", "unavailable", "work on", "working", "mailbox", "address", "account", "left",
+    "no longer", "swyddfa", "ffwrdd", "wyliau", "absenoldeb", "büro", "haus", "dienst",
+    "abwesend", "urlaub", "elternzeit", "absent", "congé", "vacances", "bureau",
+    "déplacement", "disponible", "oficina", "vacacion", "ausente", "baja", "ufficio", "sede",
+    "ferie",
+    "assente", "vacanza", "escritório", "férias", "afwezig", "kantoor", "aanwezig",
+    "vakantie", "biur", "urlop", "nieobecn", "niedostępn", "birou", "concediu", "kontoret",
+    "semester", "ledig", "frånvarande", "ferie", "fraværende", "stede", "loma", "poissa",
+    "kancelář", "dovolen", "nepřítomn", "kívül", "szabadság", "γραφείου", "άδεια",
+    "отпуск", "офиса", "отсутств", "відпуст", "офісом", "відсутн", "dışında", "izinde",
+)
+
+
 def check(mail: Mail) -> Hit | None:
+    if not mail.mentions(_STEMS):
+        return None
     found = _STATEMENT.search(mail.opening, 0, STATEMENT_WITHIN + 200)
     if found is None or found.start() > STATEMENT_WITHIN:
         return None
     msg = mail.msg
     if len(msg.text.strip()) > MAX_LENGTH or not _DETAIL.search(mail.opening):
         return None
-    quoted = _OUR_MARKER.search(msg.text) or _OUR_MARKER.search(msg.html or "")
+    quoted = ANY_MARKER_RE.search(msg.text) or ANY_MARKER_RE.search(msg.html or "")
     if quoted or split_reply(msg.text, msg.html).quoted:
         return None
     return Hit(AutomatedKind.AUTOREPLY,
