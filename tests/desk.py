@@ -8,6 +8,7 @@ with its To, CC, subject, both bodies and attachments.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -136,6 +137,7 @@ class Desk:
         self._deliver = deliver or self._drop
         self._inbox = tmp / "mailbox"
         self._dropped = 0
+        self._undated: list[Path] = []
         self._seen = 0
         self._parsed: dict[int | None, EmailMessage] = {}
 
@@ -150,12 +152,19 @@ class Desk:
 
     def _drop(self, raw: bytes) -> None:
         self._dropped += 1
-        (self._inbox / f"{self._dropped:04d}.eml").write_bytes(raw)
+        path = self._inbox / f"{self._dropped:04d}.eml"
+        path.write_bytes(raw)
+        self._undated.append(path)
 
     def run(self, at: datetime | None = None) -> DeskPass:
-        """One pass of the agent at `at` (or now): read, sweep, send."""
+        """One pass of the agent at `at` (or now): read, sweep, send. Mail received since
+        the last pass reached the mailbox at `at`."""
         if at is not None:
             self.clock.set(at)
+        arrived = self.clock.now().timestamp()
+        for path in self._undated:  # a Maildir message arrives at its file's mtime
+            os.utime(path, (arrived, arrived))
+        self._undated.clear()
         outcomes: list[Outcome] = []
         report = run_once(self.agent, on_outcome=outcomes.append)
         return DeskPass(**vars(report), outcomes=outcomes)

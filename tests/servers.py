@@ -306,6 +306,25 @@ class MailServers:
             response = client.append(folder, raw, flags=tuple(flags), msg_time=msg_time)
         return _appended_uids(response)[-1]
 
+    def deliver(self, user: str, raw: bytes, received_at: datetime) -> None:
+        """Deliver one message into the user's INBOX as a local delivery agent does (Postfix's
+        virtual(8), procmail): written to the Maildir's tmp/, given its arrival time, renamed
+        into new/. Dovecot reads a Maildir message's INTERNALDATE from the file's mtime, so it
+        reports `received_at` even when that is in the future of the machine's clock, which
+        APPEND refuses (Dovecot sets an APPEND date more than a little ahead to now).
+        """
+        maildir = self.maildir_root / _address(user)
+        if not (maildir / "new").is_dir():
+            with self.imap_connect(user) as client:  # Dovecot makes the Maildir at login
+                client.select_folder("INBOX")
+        owner = maildir.stat()
+        name = f"{time.time_ns()}.M{uuid.uuid4().hex}.mailagent-tests"
+        tmp = maildir / "tmp" / name
+        tmp.write_bytes(raw)
+        os.chown(tmp, owner.st_uid, owner.st_gid)
+        os.utime(tmp, (received_at.timestamp(), received_at.timestamp()))
+        tmp.rename(maildir / "new" / name)
+
     def append_many(self, user: str, raws: Iterable[bytes], folder: str = "INBOX") -> list[int]:
         """MULTIAPPEND in one command (1,000 messages in well under 0.1 s); returns the UIDs."""
         messages = list(raws)

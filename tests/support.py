@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
@@ -122,6 +123,23 @@ def server_agent(servers: Any, tmp: Path, monkeypatch: Any, at: datetime,
                              transport=smtp_transport(servers))
     clock = FixedClock(at)
     return build_agent(settings, clock=clock), clock
+
+
+def drop(agent: Agent, name: str, raw: bytes) -> Path:
+    """Put `raw` in the agent's Maildir as `name`, delivered (its mtime) at the agent's clock
+    time, as if it had just arrived."""
+    path = agent.settings.source.path / name  # type: ignore[union-attr]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(raw)
+    arrived = agent.clock.now().timestamp()
+    os.utime(path, (arrived, arrived))
+    return path
+
+
+def arrive(servers: Any, agent: Agent, raw: bytes) -> None:
+    """Deliver `raw` into the shared mailbox on the real Dovecot, received (INTERNALDATE) at
+    the agent's clock time, as if it had just arrived."""
+    servers.deliver("agent", raw, agent.clock.now())
 
 
 def headers_of(raw: bytes) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from mailagent.cases import themes
 from mailagent.runners.pipeline import run_once
 from mailagent.runners.sweep import sweep
 from mailagent.store.models import Case
-from tests.support import ESCALATION_BODY, email_bytes, headers_of, london, server_agent
+from tests.support import ESCALATION_BODY, arrive, email_bytes, headers_of, london, server_agent
 
 pytestmark = pytest.mark.servers
 
@@ -36,7 +36,7 @@ def _alert(agent) -> Case:
 def test_collective_alert_lifecycle(mailboxes, tmp_path, monkeypatch) -> None:
     agent, clock = server_agent(mailboxes, tmp_path, monkeypatch, london(2026, 12, 2, 10))
     try:
-        mailboxes.append("agent", email_bytes(
+        arrive(mailboxes, agent, email_bytes(
             sender="Irene Reed <iro1@example.test>",
             subject="[COLLECTIVE] CAMHS waiting times", body=ALERT))
         run_once(agent)
@@ -48,7 +48,7 @@ def test_collective_alert_lifecycle(mailboxes, tmp_path, monkeypatch) -> None:
 
         # An IRO cannot agree it; the IRO Group Manager can, with an edited theme.
         clock.set(london(2026, 12, 3, 11))
-        mailboxes.append("agent", email_bytes(
+        arrive(mailboxes, agent, email_bytes(
             sender="Mona Manning <manager@example.test>", subject="RE: " + draft["subject"],
             body="#agree\nTheme: CAMHS waiting times for children in care\n",
             in_reply_to=draft["message"]["Message-ID"]))
@@ -77,14 +77,14 @@ def test_collective_alert_lifecycle(mailboxes, tmp_path, monkeypatch) -> None:
 
         # The Head of Service acknowledges, then responds in detail.
         clock.set(london(2026, 12, 18, 14))
-        mailboxes.append("agent", email_bytes(
+        arrive(mailboxes, agent, email_bytes(
             sender="hos1@example.test", subject="RE: " + raised["subject"],
             body="Received, thank you. We will reply in full.",
             in_reply_to=raised["message"]["Message-ID"]))
         run_once(agent)
         assert _alert(agent).stage_state == "awaiting_response"
         clock.set(london(2026, 12, 30, 15))
-        mailboxes.append("agent", email_bytes(
+        arrive(mailboxes, agent, email_bytes(
             sender="hos1@example.test", subject="RE: " + raised["subject"],
             body="Plan attached: a weekly joint panel with CAMHS from January.",
             in_reply_to=raised["message"]["Message-ID"]))
@@ -112,7 +112,7 @@ def test_collective_alert_lifecycle(mailboxes, tmp_path, monkeypatch) -> None:
         assert {"csmt@example.test", "corporate.parenting@example.test"} <= set(last["cc"])
 
         clock.set(london(2027, 3, 1, 10))
-        mailboxes.append("agent", email_bytes(
+        arrive(mailboxes, agent, email_bytes(
             sender="manager@example.test", subject="RE: " + raised["subject"],
             body="#resolved", in_reply_to=raised["message"]["Message-ID"]))
         run_once(agent)
@@ -126,11 +126,11 @@ def test_collective_alert_lifecycle(mailboxes, tmp_path, monkeypatch) -> None:
 def test_only_the_group_manager_agrees(mailboxes, tmp_path, monkeypatch) -> None:
     agent, _ = server_agent(mailboxes, tmp_path, monkeypatch, london(2026, 12, 2, 10))
     try:
-        mailboxes.append("agent", email_bytes(
+        arrive(mailboxes, agent, email_bytes(
             sender="iro1@example.test", subject="[COLLECTIVE] Theme", body=ALERT))
         run_once(agent)
         (draft,) = mailboxes.wait_for_mail("manager", 1)
-        mailboxes.append("agent", email_bytes(
+        arrive(mailboxes, agent, email_bytes(
             sender="iro2@example.test", subject="RE: [CA-2026-0001] draft", body="#agree",
             in_reply_to=headers_of(draft)["message"]["Message-ID"]))
         run_once(agent)
@@ -145,13 +145,13 @@ def test_escalations_link_to_an_alert_and_themes_are_suggested(
 ) -> None:
     agent, _ = server_agent(mailboxes, tmp_path, monkeypatch, london(2026, 12, 2, 10))
     try:
-        mailboxes.append("agent", email_bytes(
+        arrive(mailboxes, agent, email_bytes(
             sender="iro1@example.test", subject="[COLLECTIVE] Placements", body=ALERT))
         for n in range(3):
             body = ESCALATION_BODY.replace("123456", f"12345{n}")
             if n == 0:
                 body += "\nThis is one of the children in CA-2026-0001.\n"
-            mailboxes.append("agent", email_bytes(
+            arrive(mailboxes, agent, email_bytes(
                 sender="iro1@example.test", subject=f"[ESCALATE] placement {n}", body=body))
         run_once(agent)
         with Session(agent.engine) as session:
@@ -159,7 +159,7 @@ def test_escalations_link_to_an_alert_and_themes_are_suggested(
             assert alert["linked"] == ["ESC-2026-0001"]
             # Two unlinked open placement escalations in North: below the rule's 3.
             assert themes.suggest_themes(session, agent, agent.clock.now()) == []
-        mailboxes.append("agent", email_bytes(
+        arrive(mailboxes, agent, email_bytes(
             sender="iro2@example.test", subject="[ESCALATE] placement 4",
             body=ESCALATION_BODY.replace("123456", "987654")))
         run_once(agent)

@@ -7,7 +7,7 @@ from sqlmodel import Session, select
 
 from mailagent.runners.pipeline import run_once
 from mailagent.store.models import Case
-from tests.support import email_bytes, headers_of, london, server_agent
+from tests.support import arrive, email_bytes, headers_of, london, server_agent
 
 pytestmark = pytest.mark.servers
 
@@ -23,7 +23,7 @@ Impact on child: The child settled quickly and is back at school full time.
 def test_commendation_reaches_everyone_the_rules_name(mailboxes, tmp_path, monkeypatch) -> None:
     agent, _ = server_agent(mailboxes, tmp_path, monkeypatch, london(2026, 12, 2, 10))
     try:
-        mailboxes.append("agent", email_bytes(
+        arrive(mailboxes, agent, email_bytes(
             sender="Irene Reed <iro1@example.test>", subject="[COMMEND] Placement move",
             body=COMMENDATION + "\nThis follows ESC-2026-0007, resolved quickly and well.\n"))
         outcomes = []
@@ -58,7 +58,7 @@ def test_commendation_reaches_everyone_the_rules_name(mailboxes, tmp_path, monke
 def test_team_praise_goes_to_the_team_manager(mailboxes, tmp_path, monkeypatch) -> None:
     agent, _ = server_agent(mailboxes, tmp_path, monkeypatch, london(2026, 12, 2, 10))
     try:
-        mailboxes.append("agent", email_bytes(
+        arrive(mailboxes, agent, email_bytes(
             sender="iro1@example.test", subject="[COMMEND] whole team",
             body="Team: North\nIssue: The whole team kept every child's review on time.\n"))
         run_once(agent)
@@ -71,7 +71,7 @@ def test_team_praise_goes_to_the_team_manager(mailboxes, tmp_path, monkeypatch) 
 def test_commendation_without_a_team_asks_the_iro(mailboxes, tmp_path, monkeypatch) -> None:
     agent, _ = server_agent(mailboxes, tmp_path, monkeypatch, london(2026, 12, 2, 10))
     try:
-        mailboxes.append("agent", email_bytes(
+        arrive(mailboxes, agent, email_bytes(
             sender="iro1@example.test", subject="[COMMEND] thanks",
             body="Issue: Lovely work.\n"))
         run_once(agent)

@@ -7,15 +7,12 @@ handled because IMAP IDLE said so, or because the daemon reconnected by itself.
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from datetime import datetime
 from datetime import time as dt_time
 from pathlib import Path
@@ -38,9 +35,11 @@ from mailagent.runners.daemon import (
 from mailagent.runners.pipeline import run_once
 from mailagent.store.db import create_db_engine
 from mailagent.store.models import Inbound, Outbound
+from tests.running import daemon_running, doing, wait_until
 from tests.support import (
     ESCALATION_BODY,
     PROJECT_DIR,
+    arrive,
     email_bytes,
     imap_source,
     london,
@@ -64,48 +63,6 @@ def _agent(mailboxes, tmp_path: Path, monkeypatch) -> Agent:
     source = {**imap_source(mailboxes), "poll_seconds": POLL_SECONDS}
     settings = make_settings(tmp_path, source=source)  # mail is "sent" as files
     return build_agent(settings, clock=FixedClock(london(2026, 12, 18, 10)))
-
-
-@contextmanager
-def _running(agent: Agent) -> Iterator[None]:
-    """The daemon in a thread, until the block ends; then it must stop cleanly."""
-    failure: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            run_forever(agent, install_signals=False)
-        except BaseException as exc:  # surfaced below, in the test's own thread
-            failure.append(exc)
-
-    thread = threading.Thread(target=run, name="daemon", daemon=True)
-    thread.start()
-    try:
-        _wait_until(lambda: _doing(agent) == "waiting for mail", 10, "the daemon to idle")
-        yield
-    finally:
-        agent.stopping.set()
-        thread.join(10)
-        agent.close()
-    assert not thread.is_alive(), "the daemon did not stop within 10 s"
-    assert not failure, failure
-
-
-def _doing(agent: Agent) -> str | None:
-    try:
-        state = json.loads((Path(agent.settings.agent.data_dir) / "daemon.json").read_text())
-    except (OSError, ValueError):
-        return None
-    return state.get("doing")
-
-
-def _wait_until(condition: Callable[[], bool], timeout: float, what: str) -> float:
-    """Poll `condition` until it holds; return how long that took."""
-    start = time.monotonic()
-    while not condition():
-        if time.monotonic() - start > timeout:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(0.02)
-    return time.monotonic() - start
 
 
 def _processed(agent: Agent) -> int:
@@ -135,13 +92,13 @@ def test_mail_appended_while_idling_is_processed_without_waiting_for_a_poll(
     mailboxes, tmp_path, monkeypatch
 ) -> None:
     agent = _agent(mailboxes, tmp_path, monkeypatch)
-    with _running(agent):
+    with daemon_running(agent):
         time.sleep(0.2)  # let the daemon enter IDLE
-        mailboxes.append("agent", _escalation(1))
-        took = _wait_until(lambda: _processed(agent) == 1, 5, "the message to be processed")
+        arrive(mailboxes, agent, _escalation(1))
+        took = wait_until(lambda: _processed(agent) == 1, 5, "the message to be processed")
         # Dovecot tells an idling client after ~0.5 s; the poll would take 60 s.
         assert took < 3.0, f"took {took:.2f} s"
-        _wait_until(lambda: len(mailboxes.fetch_all("agent", "Processed")) == 1, 3, "filing")
+        wait_until(lambda: len(mailboxes.fetch_all("agent", "Processed")) == 1, 3, "filing")
     assert mailboxes.fetch_all("agent") == []
     assert _acknowledgments(agent) == 1
 
@@ -151,16 +108,16 @@ def test_dovecot_restart_while_idling_loses_nothing_and_the_daemon_is_back_withi
     mailboxes, tmp_path, monkeypatch
 ) -> None:
     agent = _agent(mailboxes, tmp_path, monkeypatch)
-    with _running(agent):
+    with daemon_running(agent):
         time.sleep(0.2)
         # The first message arrives just before the restart: it may be cut off anywhere in
         # its handling (read, recorded, answered, not yet filed) or not yet seen at all.
-        mailboxes.append("agent", _escalation(1))
+        arrive(mailboxes, agent, _escalation(1))
         mailboxes.restart_dovecot()
         restarted = time.monotonic()
-        mailboxes.append("agent", _escalation(2))
-        _wait_until(lambda: _processed(agent) == 2, 10, "both messages to be processed")
-        _wait_until(lambda: mailboxes.fetch_all("agent") == [], 10, "the inbox to be empty")
+        arrive(mailboxes, agent, _escalation(2))
+        wait_until(lambda: _processed(agent) == 2, 10, "both messages to be processed")
+        wait_until(lambda: mailboxes.fetch_all("agent") == [], 10, "the inbox to be empty")
         back = time.monotonic() - restarted
         assert back < 10.0, f"back after {back:.1f} s"
     assert len(mailboxes.fetch_all("agent", "Processed")) == 2
@@ -174,18 +131,18 @@ def test_uidvalidity_change_resyncs_without_duplicates(
 ) -> None:
     agent = _agent(mailboxes, tmp_path, monkeypatch)
     first = _escalation(1)
-    with _running(agent):
-        mailboxes.append("agent", first)
-        _wait_until(lambda: _processed(agent) == 1, 5, "the first message")
-        _wait_until(lambda: mailboxes.fetch_all("agent") == [], 5, "the first to be filed")
+    with daemon_running(agent):
+        arrive(mailboxes, agent, first)
+        wait_until(lambda: _processed(agent) == 1, 5, "the first message")
+        wait_until(lambda: mailboxes.fetch_all("agent") == [], 5, "the first to be filed")
         # The folder is rebuilt (a restore from backup, a migration): new UIDVALIDITY, and
         # the first message is back in the inbox beside a new one.
         caplog.clear()
         mailboxes.bump_uidvalidity("agent")
-        mailboxes.append("agent", first)
-        mailboxes.append("agent", _escalation(2))
-        _wait_until(lambda: _processed(agent) == 2, 10, "the new message")
-        _wait_until(lambda: mailboxes.fetch_all("agent") == [], 10, "the inbox to be empty")
+        arrive(mailboxes, agent, first)
+        arrive(mailboxes, agent, _escalation(2))
+        wait_until(lambda: _processed(agent) == 2, 10, "the new message")
+        wait_until(lambda: mailboxes.fetch_all("agent") == [], 10, "the inbox to be empty")
     assert "UIDVALIDITY changed" in caplog.text
     assert _inbound_rows(agent) == 2  # the restored copy was recognised, not recorded again
     assert _acknowledgments(agent) == 2  # and not answered again
@@ -215,7 +172,7 @@ def test_daily_jobs_also_run_at_start_to_catch_up(tmp_path) -> None:
                               kwargs={"install_signals": False, "daily_jobs": [job]})
     thread.start()
     try:
-        _wait_until(lambda: _doing(agent) == "waiting for mail", 10, "the daemon to idle")
+        wait_until(lambda: doing(agent) == "waiting for mail", 10, "the daemon to idle")
     finally:
         agent.stopping.set()
         thread.join(10)
@@ -233,7 +190,7 @@ def test_a_second_instance_with_the_same_lock_file_is_refused(
     first = _agent(mailboxes, tmp_path, monkeypatch)
     second = _agent(mailboxes, tmp_path, monkeypatch)
     try:
-        with _running(first), pytest.raises(AlreadyRunning, match="already running"):
+        with daemon_running(first), pytest.raises(AlreadyRunning, match="already running"):
             run_forever(second, install_signals=False)
     finally:
         second.close()
@@ -297,7 +254,7 @@ def test_sigterm_finishes_the_message_in_hand_and_exits_cleanly(
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         state = tmp_path / "daemon.json"
-        _wait_until(lambda: state.exists() and "waiting for mail" in state.read_text(), 15,
+        wait_until(lambda: state.exists() and "waiting for mail" in state.read_text(), 15,
                     "the daemon to idle")
         # A second instance on the same mailbox is refused, saying why; and `status` says
         # what the running one is doing (both at once: each takes a second or two to start).
@@ -316,7 +273,7 @@ def test_sigterm_finishes_the_message_in_hand_and_exits_cleanly(
         count = 20
         mailboxes.append_many("agent", [_escalation(n) for n in range(count)])
         processed = mailboxes.maildir_root / "agent@example.test" / ".Processed"
-        _wait_until(lambda: processed.exists() and any(
+        wait_until(lambda: processed.exists() and any(
             any((processed / sub).iterdir()) for sub in ("cur", "new") if (processed / sub).exists()
         ), 10, "the first message to be filed")
         daemon.send_signal(signal.SIGTERM)

@@ -167,14 +167,11 @@ class Walk:
         self._envelopes = 0
         self._seen: dict[str, int] = {}
 
-    def send(self, raw: bytes) -> bytes:
-        self.servers.append("agent", raw)
-        return raw
-
     def run(self, at: datetime, *incoming: bytes) -> list[Arrival]:
-        """Put `incoming` in the shared mailbox, run one pass at `at`, return what arrived."""
+        """Put `incoming` in the shared mailbox (received at `at`), run one pass at `at`,
+        return what arrived."""
         for raw in incoming:
-            self.send(raw)
+            self.servers.deliver("agent", raw, at)
         self.desk.run(at)
         return self.arrived()
 

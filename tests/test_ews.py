@@ -18,6 +18,7 @@ import functools
 import itertools
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import exchangelib
@@ -129,8 +130,14 @@ class RecordedEws:
         folder = self._folder_id(request.find(f"{{{MNS}}}ParentFolderIds")[0])
         ids = [iid for iid, (f, _, received) in sorted(self.items.items(), key=lambda i: i[1][2])
                if f == folder]
-        items = "".join(f'<t:Message><t:ItemId Id="{i}" ChangeKey="CQAAABYA"/></t:Message>'
-                        for i in ids)
+        # The id, and DateTimeReceived when the request asks for it (we always do).
+        received = request.find(f".//{{{TNS}}}FieldURI[@FieldURI='item:DateTimeReceived']")
+        items = "".join(
+            f'<t:Message><t:ItemId Id="{i}" ChangeKey="CQAAABYA"/>'
+            + (f"<t:DateTimeReceived>{self.items[i][2]}</t:DateTimeReceived>"
+               if received is not None else "")
+            + "</t:Message>"
+            for i in ids)
         return _response("FindItem", [_success("FindItem", (
             f'<m:RootFolder IndexedPagingOffset="{len(ids)}" TotalItemsInView="{len(ids)}" '
             f'IncludesLastItemInRange="true"><t:Items>{items}</t:Items></m:RootFolder>'))])
@@ -245,6 +252,9 @@ def test_inbox_read_oldest_first_as_mime_and_filed_beside_it(ews) -> None:
     try:
         fetched = list(source.fetch_new())
         assert [(f.uid, f.raw) for f in fetched] == [(earlier, _mime(1)), (later, _mime(2))]
+        # When Exchange received each: the arrival time deadlines count from.
+        assert [f.received_at for f in fetched] == [
+            datetime(2026, 12, 18, 10, 0, tzinfo=UTC), datetime(2026, 12, 18, 10, 5, tzinfo=UTC)]
         source.mark_processed(earlier)
         source.quarantine(later)
         source.mark_processed(earlier)  # filing twice is harmless (ErrorItemNotFound)

@@ -30,15 +30,14 @@ from mailagent.reports.quarterly import ReportProblem
 from mailagent.runners.pipeline import run_once
 from mailagent.store.models import Case, CaseEvent, Inbound, Outbound
 from tests.reports_seed import config_file
-from tests.support import ESCALATION_BODY, email_bytes, london, make_agent
+from tests.support import ESCALATION_BODY, drop, email_bytes, london, make_agent
 
 IRO = "Irene Reed <iro1@example.test>"
 SERVICE_MANAGER = "Sean Mills <sm1@example.test>"
 
 
 def _drop(agent: Agent, raw: bytes, name: str) -> None:
-    inbox = agent.settings.source.path  # type: ignore[union-attr]
-    (inbox / f"{name}.eml").write_bytes(raw)
+    drop(agent, f"{name}.eml", raw)  # arrives at the clock's time
 
 
 def _at(agent: Agent, clock: FixedClock, when: datetime) -> None:

@@ -13,6 +13,7 @@ import email
 import email.policy
 import functools
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 import httpx
 import pytest
@@ -121,6 +122,8 @@ def test_delta_pages_are_followed_and_the_link_kept_only_after_the_round(graph, 
     messages = source.fetch_new()
     first = next(messages)
     assert (first.uid, first.raw) == ("m1", _mime(1))  # oldest first, across pages
+    # receivedDateTime: when Exchange received it, which deadlines count from.
+    assert first.received_at == datetime(2026, 12, 18, 10, 0, tzinfo=UTC)
     assert cursors.load(source.name) is None  # not before the round is done
     assert [m.uid for m in messages] == ["m2", "m3"]
     assert cursors.load(source.name) == DELTA_1

@@ -16,6 +16,7 @@ from mailagent.runners.pipeline import run_once
 from mailagent.store.models import Inbound, Outbound
 from tests.support import (
     ESCALATION_BODY,
+    arrive,
     email_bytes,
     imap_source,
     london,
@@ -45,7 +46,7 @@ def _escalation() -> bytes:
 def test_appended_message_is_processed_once_filed_and_answered(mailboxes, tmp_path, monkeypatch):
     agent = _agent(mailboxes, tmp_path, monkeypatch)
     try:
-        mailboxes.append("agent", _escalation())
+        arrive(mailboxes, agent, _escalation())
         report = run_once(agent)
         assert (report.fetched, report.processed, report.quarantined) == (1, 1, 0)
         assert mailboxes.fetch_all("agent") == []
@@ -66,7 +67,7 @@ def test_appended_message_is_processed_once_filed_and_answered(mailboxes, tmp_pa
         # Even the same bytes delivered again are recognised and only filed.
         with Session(agent.engine) as session:
             first_raw = session.exec(select(Inbound)).one().raw
-        mailboxes.append("agent", first_raw)
+        arrive(mailboxes, agent, first_raw)
         third = run_once(agent)
         assert (third.fetched, third.duplicates, third.delivery.sent) == (1, 1, 0)
         with Session(agent.engine) as session:
@@ -86,9 +87,9 @@ def test_malformed_message_is_quarantined_and_the_next_still_processed(
         garbage = b"\xff\xfe not an email at all \r\n\r\n\x80\x81\r\n"
         stranger = email_bytes(sender="someone@elsewhere.test", subject="hello",
                                body="Is this the right address?")
-        mailboxes.append("agent", garbage)
-        mailboxes.append("agent", stranger)
-        mailboxes.append("agent", _escalation())
+        arrive(mailboxes, agent, garbage)
+        arrive(mailboxes, agent, stranger)
+        arrive(mailboxes, agent, _escalation())
         report = run_once(agent)
         assert (report.fetched, report.processed, report.quarantined) == (3, 1, 2)
         assert len(mailboxes.fetch_all("agent", "Quarantine")) == 2
@@ -107,7 +108,7 @@ def test_run_once_from_the_command_line(mailboxes, tmp_path: Path, monkeypatch) 
     monkeypatch.setenv("MAILAGENT_TEST_IMAP_PASSWORD", mailboxes.password)
     config = write_config(tmp_path, source=imap_source(mailboxes),
                           transport=smtp_transport(mailboxes))
-    mailboxes.append("agent", _escalation())
+    mailboxes.deliver("agent", _escalation(), london(2026, 12, 2, 10))
     # Working hours on a working day, whenever the suite runs: the escalation is not held.
     with time_machine.travel(london(2026, 12, 2, 10), tick=True):
         result = CliRunner().invoke(app, ["run", "--once", "--config", str(config)])
@@ -122,7 +123,7 @@ def test_missing_fields_are_answered_and_a_corrected_reply_opens_the_case(
     agent = _agent(mailboxes, tmp_path, monkeypatch)
     try:
         incomplete = ESCALATION_BODY.replace("Child: 123456\n", "")
-        mailboxes.append("agent", email_bytes(
+        arrive(mailboxes, agent, email_bytes(
             sender="Irene Reed <iro1@example.test>",
             subject="[ESCALATE] Placement plan not started", body=incomplete))
         run_once(agent)
@@ -135,7 +136,7 @@ def test_missing_fields_are_answered_and_a_corrected_reply_opens_the_case(
         with Session(agent.engine) as session:
             assert session.exec(select(Inbound)).one().status == "processed"
         # The IRO presses Reply, adds the line, and sends.
-        mailboxes.append("agent", email_bytes(
+        arrive(mailboxes, agent, email_bytes(
             sender="Irene Reed <iro1@example.test>", subject="RE: " + str(answer["Subject"]),
             body="Child: 123456\n" + incomplete + "\n> " + text.replace("\n", "\n> "),
             in_reply_to=str(answer["Message-ID"])))

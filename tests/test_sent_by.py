@@ -11,7 +11,7 @@ from sqlmodel import Session, select
 
 from mailagent.runners.pipeline import run_once
 from mailagent.store.models import Outbound
-from tests.support import ESCALATION_BODY, PROJECT_DIR, london, make_agent
+from tests.support import ESCALATION_BODY, PROJECT_DIR, drop, london, make_agent
 
 
 def test_a_stage_sent_by_the_iros_manager(tmp_path: Path) -> None:
@@ -24,7 +24,7 @@ def test_a_stage_sent_by_the_iros_manager(tmp_path: Path) -> None:
     ladder.write_text(head + tail.replace('sent_by = "iro"', 'sent_by = "iro_manager"', 1))
     agent, _ = make_agent(tmp_path, london(2026, 12, 1, 10), rules_dir=rules)
     try:
-        (tmp_path / "mailbox" / "a.eml").write_bytes(
+        drop(agent, "a.eml",
             b"From: Irene Reed <iro1@example.test>\r\nTo: agent@example.test\r\n"
             b"Subject: [ESCALATE] straight to the Head of Service\r\n"
             b"Message-ID: <sent-by@example.test>\r\n\r\n"

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import functools
+import os
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -91,3 +93,36 @@ def test_imap_idle_wakes_on_new_mail(mailboxes) -> None:
         assert _lf(f.raw for f in source.fetch_new()) == [_mail(9)]
     finally:
         source.close()
+
+
+# -- when each message reached the mailbox --------------------------------------------------
+
+FRIDAY = datetime(2026, 12, 18, 16, 30, tzinfo=UTC)
+
+
+def test_maildir_arrival_is_the_files_delivery_time_and_a_dropped_file_keeps_its_own(
+    tmp_path: Path,
+) -> None:
+    source = MaildirSource(tmp_path / "box")
+    delivered = tmp_path / "box" / "new" / "1.host"
+    delivered.write_bytes(_mail(1))
+    dropped = tmp_path / "box" / "dropped.eml"
+    dropped.write_bytes(_mail(2))
+    for path, when in ((delivered, FRIDAY), (dropped, FRIDAY + timedelta(hours=1))):
+        os.utime(path, (when.timestamp(), when.timestamp()))
+    fetched = {f.raw: f.received_at for f in source.fetch_new()}
+    assert fetched == {_mail(1): FRIDAY, _mail(2): FRIDAY + timedelta(hours=1)}
+
+
+@pytest.mark.servers
+def test_imap_arrival_is_the_internaldate(mailboxes) -> None:
+    # Delivered into Dovecot's Maildir on Friday (its INTERNALDATE), read whenever.
+    mailboxes.deliver("agent", _mail(1), FRIDAY)
+    mailboxes.append("agent", _mail(2), msg_time=datetime(2025, 3, 4, 9, 15, tzinfo=UTC))
+    source = _imap(mailboxes)
+    try:
+        fetched = {f.raw.replace(b"\r\n", b"\n"): f.received_at for f in source.fetch_new()}
+    finally:
+        source.close()
+    assert fetched == {_mail(1): FRIDAY, _mail(2): datetime(2025, 3, 4, 9, 15, tzinfo=UTC)}
+    assert all(when.tzinfo is UTC for when in fetched.values())

@@ -16,7 +16,7 @@ from mailagent.runners.pipeline import deliver, run_once
 from mailagent.store.models import CaseEvent, Outbound
 from mailagent.transports.base import PermanentFailure, TemporaryFailure
 from mailagent.transports.smtp import PartialDelivery
-from tests.support import ESCALATION_BODY, email_bytes, london, make_agent
+from tests.support import ESCALATION_BODY, drop, email_bytes, london, make_agent
 
 REFUSED = "tm1@example.test"  # the team manager the escalation goes to
 
@@ -47,8 +47,7 @@ def _escalate(tmp_path: Path, mode: str, **outbox: object):
     transport = Refusing(mode)
     agent, clock = make_agent(tmp_path, london(2026, 12, 18, 10), transport=transport,
                               outbox=outbox or {})
-    (tmp_path / "mailbox").mkdir(exist_ok=True)
-    (tmp_path / "mailbox" / "escalation.eml").write_bytes(email_bytes(
+    drop(agent, "escalation.eml", email_bytes(
         sender="Irene Reed <iro1@example.test>", subject="[ESCALATE] Placement plan not started",
         body=ESCALATION_BODY))
     return agent, clock, transport

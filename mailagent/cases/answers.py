@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlmodel import Session
 
-from mailagent.cases.notify import email_context
+from mailagent.cases.notify import email_context, queued_at
 from mailagent.cases.office import Office
 from mailagent.cases.outcome import Outcome, quarantined
 from mailagent.mail.classify import Classification
@@ -71,4 +71,4 @@ def _answer(session: Session, office: Office, msg: InboundMessage, template: str
         automated=True,
     )
     queue_email(session, email, sender=office.sender, purpose=template,
-                dedupe_key=f"{template}:{inbound_id}", now=now)
+                dedupe_key=f"{template}:{inbound_id}", now=queued_at(office, now))

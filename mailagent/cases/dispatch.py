@@ -32,14 +32,19 @@ log = logging.getLogger(__name__)
 
 def handle_message(
     session: Session, office: Office, inbound_id: int, msg: InboundMessage,
-    cls: Classification,
+    cls: Classification, received_at: datetime,
 ) -> Outcome:
-    """Act on one understood email inside the caller's transaction."""
+    """Act on one understood email inside the caller's transaction.
+
+    The email counts from `received_at`, when the mail server received it, however long
+    after that it is read: deadlines start from it, a response is in time by it, and the
+    case record dates it so. (The emails it causes are dated when they are queued.)
+    """
     _note_kind(session, inbound_id, cls.kind)
     sender = (msg.from_addr or "").lower()
     if not sender:
         return quarantined("no sender address")
-    now = office.clock.now()
+    now = received_at
     if cls.kind == "bounce":
         return machine.on_bounce(session, office, msg, now, inbound_id)
     match = match_case(

@@ -152,6 +152,7 @@ def send(
     dedupe_key = f"{case.ref}:{key}"
     if session.exec(select(Outbound.id).where(Outbound.dedupe_key == dedupe_key)).first():
         return None
+    now = queued_at(office, now)
     cc = [p for p in cc or [] if p.email not in {t.email for t in to}]
     to, cc = _under_cap(session, office, case, to, now), _under_cap(session, office, case, cc, now)
     if not to:
@@ -180,6 +181,12 @@ def send(
     )
     add_participants(session, case, [*to, *cc])
     return row
+
+
+def queued_at(office: Office, at: datetime) -> datetime:
+    """When an email caused by something that happened `at` is queued, and so dated: now,
+    for an email read late (after downtime) is answered when it is read."""
+    return max(at, office.clock.now())
 
 
 def add_participants(session: Session, case: Case, people: list[Person]) -> None:

@@ -9,6 +9,7 @@ IRO resolves it.
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Callable
 from datetime import datetime
@@ -124,7 +125,10 @@ def _drop(agent: Agent, sender: str, subject: str, body: str, clock: FixedClock,
     msg.set_content(body)
     inbox = agent.settings.source.path  # type: ignore[union-attr]
     count = len(list(inbox.glob("*.eml")))
-    (inbox / f"demo-{clock.now():%Y%m%d%H%M}-{count}.eml").write_bytes(msg.as_bytes())
+    path = inbox / f"demo-{clock.now():%Y%m%d%H%M}-{count}.eml"
+    path.write_bytes(msg.as_bytes())
+    # Delivered at the demo's time, not the real one: a Maildir message arrives at its mtime.
+    os.utime(path, (clock.now().timestamp(), clock.now().timestamp()))
     return str(msg["Message-ID"])
 
 

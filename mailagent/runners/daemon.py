@@ -40,13 +40,18 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from filelock import FileLock, Timeout
 
 from mailagent.app import Agent, data_path
-from mailagent.runners.pipeline import PassReport, deliver, process_mailbox
+from mailagent.runners.pipeline import (
+    SWEEP_INTERVAL,
+    PassReport,
+    deliver,
+    judged_until,
+    process_mailbox,
+)
 from mailagent.runners.sweep import sweep
 from mailagent.sources.base import SourceError
 
 log = logging.getLogger(__name__)
 
-SWEEP_MINUTES = 5
 OUTBOX_MINUTES = 1
 WAIT_SLICE_SECONDS = 1.0  # how soon a stop request is noticed while waiting for mail
 FIRST_BACKOFF_SECONDS = 1.0
@@ -119,8 +124,8 @@ def _scheduler(
 ) -> BackgroundScheduler:
     scheduler = BackgroundScheduler(timezone="UTC")
     common = {"coalesce": True, "max_instances": 1, "misfire_grace_time": 300}
-    scheduler.add_job(_locked(work, "sweep", lambda: sweep(agent, agent.clock.now())),
-                      "interval", minutes=SWEEP_MINUTES, id="sweep", **common)
+    scheduler.add_job(_locked(work, "sweep", lambda: sweep(agent, judged_until(agent))),
+                      "interval", seconds=SWEEP_INTERVAL.total_seconds(), id="sweep", **common)
     scheduler.add_job(_locked(work, "outbox", lambda: deliver(agent)),
                       "interval", minutes=OUTBOX_MINUTES, id="outbox", **common)
     for job in daily_jobs:
@@ -157,12 +162,18 @@ class Watcher:
         self.failures = 0
 
     def run(self) -> None:
-        with self.work:
-            self._catch_up()
+        caught_up = False
         while not self.agent.stopping.is_set():
             try:
                 self.lock.check()
                 self._one_pass()
+                if not caught_up:
+                    # Only now, with the mail that arrived meanwhile read (and judged by when
+                    # it arrived), apply what fell due while the agent was down.
+                    with self.work:
+                        self._catch_up()
+                    caught_up = True
+                self.state.update("waiting for mail", heard=True)
                 self._wait_for_mail()
             except LostLock:
                 raise
@@ -173,13 +184,17 @@ class Watcher:
                 self._back_off(f"{type(exc).__name__} in the watcher")
 
     def _catch_up(self) -> None:
-        """Apply whatever fell due while the agent was down, before reading new mail."""
-        steps = [("sweep", sweep)] + [(job.name, job.run) for job in self.daily_jobs]
+        """Apply whatever fell due while the agent was down, once the waiting mail is read."""
+        steps: list[tuple[str, Callable[[], object]]] = [
+            ("sweep", lambda: sweep(self.agent, judged_until(self.agent)))]
+        for job in self.daily_jobs:
+            steps.append((job.name, lambda run=job.run: run(self.agent, self.agent.clock.now())))
         for name, step in steps:
             try:
-                step(self.agent, self.agent.clock.now())
+                step()
             except Exception:
                 log.exception("catching up: %s failed; the scheduler will try again", name)
+        deliver(self.agent)
 
     def _one_pass(self) -> None:
         self.state.update("reading the mailbox")
@@ -190,7 +205,6 @@ class Watcher:
         if self.failures:
             log.info("mailbox reachable again after %s failed attempt(s)", self.failures)
         self.failures = 0
-        self.state.update("waiting for mail", heard=True)
 
     def _wait_for_mail(self) -> None:
         deadline = time.monotonic() + self.poll

@@ -21,6 +21,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 from sqlmodel import Session
 
@@ -41,6 +42,10 @@ log = logging.getLogger(__name__)
 
 OutcomeListener = Callable[[Outcome], object]
 
+# How often the long-running job applies deadlines; mail read late is replayed in steps as
+# fine as this, so it is judged as the running agent would have judged it.
+SWEEP_INTERVAL = timedelta(minutes=5)
+
 
 @dataclass
 class PassReport:
@@ -57,9 +62,18 @@ def run_once(agent: Agent, *, on_outcome: OutcomeListener | None = None) -> Pass
     """Read the mailbox, apply due deadlines, and send what is queued."""
     report = PassReport()
     process_mailbox(agent, report, on_outcome=on_outcome)
-    sweep(agent, agent.clock.now())
+    sweep(agent, judged_until(agent))
     report.delivery = deliver(agent)
     return report
+
+
+def judged_until(agent: Agent) -> datetime:
+    """How far deadlines may be applied: now, but never past the moment the mailbox was last
+    read through. A reply waiting unread (the agent was down, or the mailbox unreachable)
+    is read before the deadline it answers is judged, so an on-time reply counts as one."""
+    now = agent.clock.now()
+    read = inbound.read_through(agent.engine, agent.source.name)
+    return now if read is None else min(now, read)
 
 
 def deliver(agent: Agent) -> DeliveryReport:
@@ -80,14 +94,25 @@ def _tell_iro(agent: Agent, failure: Undelivered) -> None:
 def process_mailbox(
     agent: Agent, report: PassReport, *, on_outcome: OutcomeListener | None = None
 ) -> None:
-    """Handle every message waiting in the inbox, oldest first."""
+    """Handle every message waiting in the inbox, oldest first.
+
+    Mail that waited (the agent was down, the mailbox unreachable) is replayed in time:
+    before a message that arrived well after the deadlines were last judged, what fell due
+    by its arrival is applied, so it meets its case as it stood when it arrived. An answer
+    that arrived in time is in time; one that arrived after its stage timed out is late.
+    """
     started = agent.clock.now()
+    judged = judged_until(agent)
     uidvalidity = None
     for fetched in agent.source.fetch_new():
         if agent.stopping.is_set():
             return  # the rest wait in the inbox; the mailbox was not read through
         uidvalidity = fetched.uidvalidity
         report.fetched += 1
+        arrived = inbound.arrival_time(fetched, started)
+        if arrived - judged > SWEEP_INTERVAL:
+            sweep(agent, arrived)
+            judged = arrived
         # Every line logged while handling this message carries its Message-ID.
         with log_context(message_id=message_id_of(fetched.raw), source=agent.source.name):
             handle_fetched(agent, fetched, report, on_outcome)
@@ -123,7 +148,7 @@ def _handle_once(
                 # Seen before (a re-sync, a crash before filing): file it again, act on nothing.
                 return row.status, True
             assert row.id is not None
-            outcome = _act(session, agent, row.id, fetched.raw)
+            outcome = _act(session, agent, row.id, fetched.raw, received)
             inbound.finish(session, row, outcome.status, now, outcome.reason)
     except Exception as exc:
         if is_outage(exc):
@@ -143,8 +168,10 @@ def _handle_once(
     return outcome.status, False
 
 
-def _act(session: Session, agent: Agent, inbound_id: int, raw: bytes) -> Outcome:
+def _act(
+    session: Session, agent: Agent, inbound_id: int, raw: bytes, received: datetime
+) -> Outcome:
     """Understand one message and act on it, in the caller's transaction."""
     message = parse_message(raw)
     classification = classify(message, agent.vocabulary)
-    return handle_message(session, agent, inbound_id, message, classification)
+    return handle_message(session, agent, inbound_id, message, classification, received)

@@ -1,6 +1,7 @@
 """The shared mailbox's Inbox on Exchange Server, read by EWS (exchangelib).
 
-Each round lists the Inbox's item ids oldest first, then reads each message's MIME content
+Each round lists the Inbox's item ids oldest first, with when Exchange received each
+(`datetime_received`), then reads each message's MIME content
 (so EWS, IMAP and Graph feed one parser) and files it by moving it to a folder beside the
 Inbox. Listing first and reading after means moving messages away cannot shift the pages
 of a listing still under way. EWS's streaming notifications are not used: the caller's
@@ -12,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 
 from exchangelib import Account, Folder
 from exchangelib.errors import ErrorItemNotFound
@@ -45,9 +47,11 @@ class EwsSource(PolledFolders):
     def fetch_new(self) -> Iterator[FetchedMessage]:
         with self._errors_as_source_error():
             account = self._connected()
-            ids = list(
-                account.inbox.all().order_by("datetime_received").values_list("id", "changekey")
-            )
+            listed = list(account.inbox.all().order_by("datetime_received").values_list(
+                "id", "changekey", "datetime_received"
+            ))
+            received = {item_id: _utc(when) for item_id, _, when in listed}
+            ids = [(item_id, changekey) for item_id, changekey, _ in listed]
         for start in range(0, len(ids), READ_BATCH):
             with self._errors_as_source_error():
                 items = list(
@@ -60,7 +64,8 @@ class EwsSource(PolledFolders):
                 if isinstance(item, Exception):
                     raise SourceError(f"EWS: {item}")
                 if item.mime_content:
-                    yield FetchedMessage(uid=item.id, raw=bytes(item.mime_content))
+                    yield FetchedMessage(uid=item.id, raw=bytes(item.mime_content),
+                                         received_at=received.get(item.id))
 
     def close(self) -> None:
         if self._account is not None:
@@ -96,3 +101,11 @@ class EwsSource(PolledFolders):
             self.close()
             self._folders.clear()
             raise SourceError(f"EWS: {type(exc).__name__}: {exc}") from exc
+
+
+def _utc(value: object) -> datetime | None:
+    """exchangelib's EWSDateTime (aware) as a plain aware UTC datetime."""
+    if not isinstance(value, datetime) or value.tzinfo is None:
+        return None
+    # Not astimezone(): EWSDateTime accepts only its own timezone class.
+    return datetime.fromtimestamp(value.timestamp(), UTC)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 from mailagent.microsoft.graph import GraphClient, GraphError
 from mailagent.sources.base import CursorStore, FetchedMessage, PolledFolders, SourceError
@@ -46,13 +47,13 @@ class GraphSource(PolledFolders):
 
     def fetch_new(self) -> Iterator[FetchedMessage]:
         try:
-            ids, delta_link = self._changes()
+            listed, delta_link = self._changes()
         except GraphError as exc:
             raise SourceError(str(exc)) from exc
-        for message_id in ids:
+        for message_id, received in listed:
             raw = self._raw(message_id)
             if raw is not None:
-                yield FetchedMessage(uid=message_id, raw=raw)
+                yield FetchedMessage(uid=message_id, raw=raw, received_at=_when(received))
         # Reached only once the caller has taken (and filed) every message of the round.
         self._cursors.save(self.name, delta_link)
 
@@ -61,9 +62,9 @@ class GraphSource(PolledFolders):
 
     # -- reading ------------------------------------------------------------------------
 
-    def _changes(self) -> tuple[list[str], str]:
-        """The ids of messages added or changed in the folder, oldest first, and the new
-        delta link; a fresh listing when the stored link has expired."""
+    def _changes(self) -> tuple[list[tuple[str, str]], str]:
+        """The messages added or changed in the folder (id, receivedDateTime), oldest first,
+        and the new delta link; a fresh listing when the stored link has expired."""
         link = self._cursors.load(self.name)
         try:
             return self._walk(link or self._initial_url())
@@ -79,7 +80,7 @@ class GraphSource(PolledFolders):
         url = self._client.mailbox_url(self.mailbox, "mailFolders", self.folder, "messages")
         return f"{url}/delta?$select=receivedDateTime"
 
-    def _walk(self, url: str) -> tuple[list[str], str]:
+    def _walk(self, url: str) -> tuple[list[tuple[str, str]], str]:
         """Follow nextLinks to the deltaLink, gathering what is in the folder now."""
         present: dict[str, str] = {}
         headers = {"Prefer": f"odata.maxpagesize={PAGE_SIZE}"}
@@ -93,7 +94,7 @@ class GraphSource(PolledFolders):
             if "@odata.nextLink" in page:
                 url = page["@odata.nextLink"]
             elif "@odata.deltaLink" in page:
-                ordered = sorted(present, key=lambda message_id: present[message_id])
+                ordered = sorted(present.items(), key=lambda item: item[1])
                 return ordered, page["@odata.deltaLink"]
             else:
                 raise GraphError(200, "noDeltaLink", "a delta page without a next or delta link")
@@ -140,3 +141,12 @@ class GraphSource(PolledFolders):
             if found is None:
                 raise
             return found
+
+
+def _when(received: str) -> datetime | None:
+    """Graph's receivedDateTime ("2026-12-18T10:00:00Z") as an aware UTC datetime."""
+    try:
+        moment = datetime.fromisoformat(received.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)

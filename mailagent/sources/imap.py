@@ -1,7 +1,8 @@
 """An IMAP folder as a mail source (imapclient), by UID with UIDVALIDITY checked.
 
-Messages are read with BODY.PEEK[] so reading marks nothing; a message leaves the inbox
-folder only when it is filed, by MOVE where the server has it (COPY and expunge if not).
+Messages are read with BODY.PEEK[] so reading marks nothing, with their INTERNALDATE (when
+the server received them); a message leaves the inbox folder only when it is filed, by MOVE
+where the server has it (COPY and expunge if not).
 
 Waiting uses IDLE where the server offers it. One IDLE stays open across calls to
 `wait_for_mail` (so a caller may wait in short slices and still notice a stop request) and
@@ -18,6 +19,7 @@ import logging
 import ssl as ssl_lib
 import time
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 
 from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError, LoginError
@@ -74,13 +76,15 @@ class ImapSource:
         for start in range(0, len(uids), FETCH_BATCH):
             batch = uids[start : start + FETCH_BATCH]
             with self._errors_as_source_error():
-                data = self._ready().fetch(batch, ["BODY.PEEK[]"])
+                data = self._ready().fetch(batch, ["BODY.PEEK[]", "INTERNALDATE"])
             for uid in batch:
-                raw = data.get(uid, {}).get(b"BODY[]")
+                item = data.get(uid, {})
+                raw = item.get(b"BODY[]")
                 if raw is None:
                     self._unreadable.add(uid)
                 else:
-                    yield FetchedMessage(uid=str(uid), raw=raw, uidvalidity=self.uidvalidity)
+                    yield FetchedMessage(uid=str(uid), raw=raw, uidvalidity=self.uidvalidity,
+                                         received_at=_utc(item.get(b"INTERNALDATE")))
 
     def mark_processed(self, uid: str) -> None:
         self._move(uid, self.processed_folder)
@@ -188,6 +192,7 @@ class ImapSource:
                 self.host, port=self.port, ssl=self._ssl, timeout=self._timeout,
                 ssl_context=self._context if self._ssl else None,
             )
+            client.normalise_times = False  # INTERNALDATE with the server's zone, not naive
             try:
                 if self._starttls:
                     client.starttls(self._context)
@@ -258,6 +263,13 @@ class ImapSource:
                 client.uid_expunge([int(uid)])
             else:
                 client.expunge()
+
+
+def _utc(value: object) -> datetime | None:
+    """INTERNALDATE as an aware UTC datetime (a zone-less one is taken as UTC)."""
+    if not isinstance(value, datetime):
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 class _TokenRefused(Exception):

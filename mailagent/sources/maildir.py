@@ -3,13 +3,18 @@
 Any file put in the Maildir's `new/` or `cur/` folder, or a `*.eml` file put straight into
 the Maildir's own folder, is read. Processed mail goes to the `.Processed` sub-folder and
 quarantined mail to `.Quarantine` (Maildir++ layout, so a mail client can open all three).
+
+A message's delivery time is its file's modification time, as Maildir readers (Dovecot,
+Python's `mailbox`) take it; a `.eml` file dropped in keeps the time it was dropped.
 """
 
 from __future__ import annotations
 
 import mailbox
+import os
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 from mailagent.private import make_private, private_dir
@@ -42,9 +47,10 @@ class MaildirSource:
         for key in sorted(self._box.keys()):
             try:
                 raw = self._box.get_bytes(key)
-            except KeyError:  # moved away by someone else meanwhile
+                delivered = self._delivered_at(key)
+            except (KeyError, FileNotFoundError):  # moved away by someone else meanwhile
                 continue
-            yield FetchedMessage(uid=key, raw=raw)
+            yield FetchedMessage(uid=key, raw=raw, received_at=delivered)
 
     def mark_processed(self, uid: str) -> None:
         self._move(uid, PROCESSED)
@@ -66,11 +72,19 @@ class MaildirSource:
     def _pending(self) -> bool:
         return any(self.path.glob("*.eml")) or any((self.path / "new").iterdir())
 
+    def _delivered_at(self, key: str) -> datetime:
+        # `_lookup` gives the file's place under the Maildir (new/ or cur/, with its flags);
+        # the mailbox module reads a message's delivery date from the same file's mtime.
+        mtime = os.path.getmtime(self.path / self._box._lookup(key))
+        return datetime.fromtimestamp(mtime, UTC)
+
     def _adopt_dropped_files(self) -> None:
         for dropped in sorted(self.path.glob("*.eml")):
+            dropped_at = dropped.stat().st_mtime
             with dropped.open("rb") as handle:
                 key = self._box.add(handle)
             make_private(self.path / "new" / key)
+            os.utime(self.path / "new" / key, (dropped_at, dropped_at))
             dropped.unlink()
 
     def _move(self, uid: str, folder: str) -> None:

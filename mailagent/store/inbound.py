@@ -93,6 +93,13 @@ def note_source_seen(
         session.commit()
 
 
+def read_through(engine: sa.Engine, source: str) -> datetime | None:
+    """The moment as of which the mailbox was last read through (None: never)."""
+    with Session(engine) as session:
+        state = session.get(SourceState, source)
+    return state.last_seen_at if state is not None else None
+
+
 def _message_id(raw: bytes) -> str | None:
     # A cheap header scan: the full parse comes later and must not be needed to store.
     head = raw.split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0]
