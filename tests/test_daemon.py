@@ -133,8 +133,8 @@ def test_uidvalidity_change_resyncs_without_duplicates(
     first = _escalation(1)
     with daemon_running(agent):
         arrive(mailboxes, agent, first)
-        wait_until(lambda: _processed(agent) == 1, 5, "the first message")
-        wait_until(lambda: mailboxes.fetch_all("agent") == [], 5, "the first to be filed")
+        wait_until(lambda: _processed(agent) == 1, 10, "the first message")
+        wait_until(lambda: mailboxes.fetch_all("agent") == [], 10, "the first to be filed")
         # The folder is rebuilt (a restore from backup, a migration): new UIDVALIDITY, and
         # the first message is back in the inbox beside a new one.
         caplog.clear()
