@@ -324,6 +324,11 @@ class MailServers:
         os.chown(tmp, owner.st_uid, owner.st_gid)
         os.utime(tmp, (received_at.timestamp(), received_at.timestamp()))
         tmp.rename(maildir / "new" / name)
+        # Dovecot finds a file dropped in new/ when it next syncs the folder. A session
+        # selecting it syncs it now, which also wakes any session in IDLE, as an LDA would:
+        # otherwise a drop within a second of a sync may wait for the next one.
+        with self.imap_connect(user) as client:
+            client.select_folder("INBOX")
 
     def append_many(self, user: str, raws: Iterable[bytes], folder: str = "INBOX") -> list[int]:
         """MULTIAPPEND in one command (1,000 messages in well under 0.1 s); returns the UIDs."""

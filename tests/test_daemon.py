@@ -254,7 +254,7 @@ def test_sigterm_finishes_the_message_in_hand_and_exits_cleanly(
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         state = tmp_path / "daemon.json"
-        wait_until(lambda: state.exists() and "waiting for mail" in state.read_text(), 15,
+        wait_until(lambda: state.exists() and "waiting for mail" in state.read_text(), 30,
                     "the daemon to idle")
         # A second instance on the same mailbox is refused, saying why; and `status` says
         # what the running one is doing (both at once: each takes a second or two to start).
