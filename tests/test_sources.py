@@ -126,3 +126,21 @@ def test_imap_arrival_is_the_internaldate(mailboxes) -> None:
         source.close()
     assert fetched == {_mail(1): FRIDAY, _mail(2): datetime(2025, 3, 4, 9, 15, tzinfo=UTC)}
     assert all(when.tzinfo is UTC for when in fetched.values())
+
+
+@pytest.mark.servers
+def test_imap_news_already_in_the_read_buffer_is_not_slept_through(mailboxes) -> None:
+    # When mail arrives as IDLE starts, Dovecot's "* 1 EXISTS" comes in the same packet as
+    # its "+ idling" and lands in imaplib's read buffer, where polling the socket cannot see
+    # it. Put it there on purpose: the wait must notice it, not sleep out its timeout.
+    source = _imap(mailboxes)
+    try:
+        list(source.fetch_new())
+        assert source.wait_for_mail(0.1) is False  # now idling
+        mailboxes.deliver("agent", _mail(5), FRIDAY)
+        reader = source._client._imap.file  # type: ignore[union-attr]
+        assert reader.peek(1)  # blocks until the server's news arrives, then buffers it
+        assert source.wait_for_mail(30) is True
+        assert [f.uid for f in source.fetch_new()]
+    finally:
+        source.close()

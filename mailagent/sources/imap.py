@@ -106,6 +106,12 @@ class ImapSource:
                 self._end_idle()
             if self._idle_since is None and self._start_idle(client):
                 return True
+            if _already_read(client):
+                # The server's news came in the same packet as an earlier answer (IDLE's
+                # "+ idling", say) and sits in imaplib's buffer, where polling the socket
+                # cannot see it: end IDLE, which reads it, and let the caller look.
+                self._end_idle()
+                return True
             started = time.monotonic()
             responses = client.idle_check(timeout=timeout)
             woke_early = time.monotonic() - started < timeout * 0.9
@@ -263,6 +269,25 @@ class ImapSource:
                 client.uid_expunge([int(uid)])
             else:
                 client.expunge()
+
+
+def _already_read(client: IMAPClient) -> bool:
+    """True if bytes from the server wait in imaplib's read buffer (or the TLS layer's),
+    unseen by a poll of the socket: IMAPClient.idle_check would sleep through them."""
+    sock = client.socket()
+    if isinstance(sock, ssl_lib.SSLSocket) and sock.pending():
+        return True
+    reader = getattr(client._imap, "file", None)  # imaplib's buffered reader
+    if reader is None or not hasattr(reader, "peek"):
+        return False
+    timeout = sock.gettimeout()
+    sock.setblocking(False)
+    try:
+        return bool(reader.peek(1))  # what is buffered, else one read that cannot block
+    except OSError:  # nothing to read (BlockingIOError, SSLWantReadError)
+        return False
+    finally:
+        sock.settimeout(timeout)
 
 
 def _utc(value: object) -> datetime | None:
