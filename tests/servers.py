@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import contextlib
 import email
 import email.message
 import email.policy
@@ -504,20 +505,27 @@ class XOAuth2Smtp:
 # Fixtures
 
 
-@pytest.fixture(scope="session")
-def mail_servers() -> Iterator[MailServers]:
-    """Dovecot (started if not running; left running) and an SMTP server for the session."""
-    env = _script_env()
+@contextlib.contextmanager
+def running_mail_servers(
+    env: Mapping[str, str] | None = None, *, handler: type[_LmtpBridge] = _LmtpBridge,
+    envelopes: list[Envelope] | None = None,
+) -> Iterator[MailServers]:
+    """Dovecot (started if not running; left running) and an SMTP server in front of it.
+
+    Also what the benchmarks (bench/) run on: they pass a `handler` that accepts without
+    delivering, and an `envelopes` list of their own.
+    """
+    env = _script_env() if env is None else env
     _run(MAILSERVERS_SH, "install", env=env)
     _run(MAILSERVERS_SH, "start", env=env)
     conf = _parse_exports(_run(MAILSERVERS_SH, "env", env=env))
     passwd = Path(conf["MAILSERVERS_PASSWD_FILE"]).read_text().splitlines()
     users = tuple(line.split(":", 1)[0] for line in passwd if line)
     password = conf["MAILSERVERS_PASSWORD"]
-    envelopes: list[Envelope] = []
-    handler = _LmtpBridge(int(conf["MAILSERVERS_LMTP_PORT"]), frozenset(users), envelopes)
+    envelopes = [] if envelopes is None else envelopes
+    bridge = handler(int(conf["MAILSERVERS_LMTP_PORT"]), frozenset(users), envelopes)
     controller = _start_smtp(
-        handler, authenticator=_password_authenticator(frozenset(users), password)
+        bridge, authenticator=_password_authenticator(frozenset(users), password)
     )
     try:
         yield MailServers(
@@ -536,6 +544,13 @@ def mail_servers() -> Iterator[MailServers]:
         )
     finally:
         controller.stop()
+
+
+@pytest.fixture(scope="session")
+def mail_servers() -> Iterator[MailServers]:
+    """Dovecot (started if not running; left running) and an SMTP server for the session."""
+    with running_mail_servers() as servers:
+        yield servers
 
 
 @pytest.fixture
