@@ -82,9 +82,11 @@ def main() -> int:
             if "peer" in only:
                 _peer(results, servers, accepted, live_sizes, p2_mail, args.cap_factor)
         if only & {"scale", "cli"}:
-            urls = {"sqlite": ""}
-            if not args.no_postgres:
-                urls["postgresql"] = stack.enter_context(postgres_database())
+            urls: dict[str, str] = {}
+            for db in args.db.split(","):
+                if db not in ("sqlite", "postgresql"):
+                    raise SystemExit(f"--db: {db!r} is neither sqlite nor postgresql")
+                urls[db] = "" if db == "sqlite" else stack.enter_context(postgres_database())
             sqlite_config = scale.run(results, scale_sizes, scale_caps, urls)
             if "cli" in only and sqlite_config is not None:
                 commands.run(results, sqlite_config, cap=commands.CAP_SECONDS * args.cap_factor)
@@ -103,7 +105,8 @@ def _parser() -> argparse.ArgumentParser:
                         help="also run django-helpdesk on P2's backlog (installs it under var/)")
     parser.add_argument("--only", default=",".join(DEFAULT),
                         help=f"comma-separated sections to run: {', '.join(SECTIONS)}")
-    parser.add_argument("--no-postgres", action="store_true", help="P3 on SQLite only")
+    parser.add_argument("--db", default="sqlite,postgresql",
+                        help="P3's databases, comma-separated: sqlite, postgresql")
     parser.add_argument("--messages", type=int, help="P2's backlog size (default 5,000)")
     parser.add_argument("--cases", type=int, help="P3's open cases (default 100,000)")
     parser.add_argument("--cap-factor", type=float, default=1.0,
@@ -122,12 +125,12 @@ def _scaled(caps: T, factor: float) -> T:
 
 def _peer(results: Results, servers: MailServers, accepted: Accepting, sizes: live.Sizes,
           mail: Corpus | None, cap_factor: float) -> None:
-    from bench import peer
+    from bench import mailbox, peer
 
     floor = next((f.floor for f in results.figures if f.section == "P2"), None)
     if mail is None:
         mail = live.p2_corpus(sizes)
-        floor = live.read_floor(servers, mail)
+        floor = mailbox.read_floor(servers, mail)
     peer.run(results, servers, accepted, mail, floor, cap=peer.CAP_SECONDS * cap_factor)
 
 

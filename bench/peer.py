@@ -18,7 +18,7 @@ from pathlib import Path
 
 from bench.corpus import Corpus
 from bench.figures import Results, at_least_of_floor
-from bench.live import append
+from bench.mailbox import append
 from bench.rig import REPO, VAR, Accepting, run_child
 from tests.servers import MailServers
 

@@ -37,20 +37,22 @@ def summarise(path: str, top: int = 25) -> None:
     stats = pstats.Stats(path)
     total = stats.total_tt  # type: ignore[attr-defined]
     by_package: dict[str, float] = defaultdict(float)
-    for (file, _line, _name), (_cc, _nc, tt, _ct, _callers) in stats.stats.items():  # type: ignore[attr-defined]
-        by_package[_package(file)] += tt
+    for (file, _line, name), (_cc, _nc, tt, _ct, _callers) in stats.stats.items():  # type: ignore[attr-defined]
+        by_package[_package(file, name)] += tt
     print(f"{path}: {total:.1f} s profiled\n\nown time by package")
     for package, tt in sorted(by_package.items(), key=lambda kv: -kv[1])[:15]:
         print(f"  {tt / total:6.1%}  {package}")
     print("\ncumulative time of mailagent's own functions")
-    ours = [(ct, nc, f"{_package(file)}:{name}")
+    ours = [(ct, nc, f"{_package(file, name)}:{name}")
             for (file, _line, name), (_cc, nc, _tt, ct, _c) in stats.stats.items()  # type: ignore[attr-defined]
             if "/mailagent/" in file]
     for ct, nc, name in sorted(ours, reverse=True)[:top]:
         print(f"  {ct / total:6.1%}  {nc:>8}  {name}")
 
 
-def _package(file: str) -> str:
+def _package(file: str, name: str = "") -> str:
+    if file == "~":  # a built-in: name it by its type, e.g. sqlite3.Cursor
+        return "built-in " + (name.split(" of '")[1].split("'")[0] if " of '" in name else name)
     if "site-packages/" in file:
         return file.split("site-packages/", 1)[1].split("/", 1)[0]
     if "/mailagent/" in file:

@@ -67,6 +67,25 @@ def analyze(engine: sa.Engine) -> None:
         conn.execute(sa.text("ANALYZE"))
 
 
+def spread_over_a_year(engine: sa.Engine, stride: int) -> None:
+    """Copy k of a case was opened (and, if closed, closed) k days earlier, modulo a year:
+    a council's open cases were raised over months, so yesterday's new and closed cases
+    are a few hundred, not all of them. Only these two dates move: each case's stage and
+    deadlines stay as the agent set them, so nothing falls due."""
+    from mailagent.store.models import Case
+
+    table = Case.__table__  # type: ignore[attr-defined]
+    with engine.begin() as conn:  # copy k's ids are the template's + k * stride
+        rows = conn.execute(sa.select(table.c.id, table.c.opened_at, table.c.closed_at)
+                            .where(table.c.id >= stride)).all()
+        earlier = {r.id: timedelta(days=(r.id // stride) % 365) for r in rows}
+        updates = [{"_id": r.id, "opened_at": r.opened_at - earlier[r.id],
+                    "closed_at": r.closed_at and r.closed_at - earlier[r.id]} for r in rows]
+        conn.execute(sa.update(table).where(table.c.id == sa.bindparam("_id"))
+                     .values(opened_at=sa.bindparam("opened_at"),
+                             closed_at=sa.bindparam("closed_at")), updates)
+
+
 def shift_back(engine: sa.Engine, case_ids: list[int], days: int) -> None:
     """Move every date and time of these cases `days` earlier, as if they had been opened
     then: whatever fell due meanwhile is due now."""

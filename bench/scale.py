@@ -31,7 +31,7 @@ import sqlalchemy as sa
 
 from bench import corpus
 from bench.figures import Results, at_most
-from bench.replicate import replicate, shift_back
+from bench.replicate import replicate, shift_back, spread_over_a_year
 from bench.rig import VAR, Finished, import_floor, python, run_child
 from tests.support import LONDON, make_settings, write_config
 
@@ -146,6 +146,7 @@ def _one_database(results: Results, name: str, url: str, config: Path, work: Pat
     copies = max(0, math.ceil(sizes.open_cases / max(1, len(open_now))) - 1)
     t1 = time.monotonic()
     rows = replicate(engine, copies)
+    spread_over_a_year(engine, stride=template_top + 1)
     seeded = {"template_seconds": round(t1 - t0, 1),
               "copy_seconds": round(time.monotonic() - t1, 1),
               "template_open_cases": len(open_now), "copies": copies, "rows": rows,
