@@ -122,20 +122,23 @@ class Seeder:
 
     def alert(self, at: datetime, *, ref: str, iro: str, team: str, theme: str,
               raise_at: datetime | None = None) -> str:
-        """A collective alert drafted at `at` and, if `raise_at`, agreed and raised then."""
-        from mailagent.cases import collective
+        """A collective alert waiting for agreement at `at` and, if `raise_at`, agreed (to be
+        raised with the team's Head of Service) and raised then."""
+        from mailagent.cases import alert_common, alert_progress
+        from mailagent.store.models import CollectiveAlert
 
         now = self._at(at)
         with transaction(self.agent.engine) as session:
             session.add(Case(ref=ref, kind="collective_alert", status="open", team=team,
                              iro_email=iro, fields={"theme": theme, "evidence": "(seeded)"},
-                             opened_at=now, stage_id=collective.DRAFT,
-                             stage_state=collective.DRAFT))
+                             opened_at=now, stage_id=alert_common.DRAFT,
+                             stage_state=alert_common.AGREEMENT,
+                             alert=CollectiveAlert(raise_to="head_of_service")))
         if raise_at is not None:
             now = self._at(raise_at)
             with transaction(self.agent.engine) as session:
-                collective.raise_alert(session, self.agent, self._case(session, ref), now,
-                                       actor="manager@example.test")
+                alert_progress.raise_alert(session, self.agent, self._case(session, ref), now,
+                                           actor="manager@example.test")
         return ref
 
     def _inbound_row(self, session: Session, sender: str, now: datetime, subject: str,

@@ -10,6 +10,8 @@ Load it from tests/conftest.py with ``pytest_plugins = ["tests.servers"]``.
   bearer token, delivering to Dovecot the same way.
 * ``postgres_url`` (session) and ``postgres_db_url`` (function, a fresh database per test):
   a private PostgreSQL started by scripts/postgres.sh, or MAILAGENT_TEST_POSTGRES_URL.
+* ``database_url`` (function): runs the test twice, on SQLite (None: the agent's own file)
+  and on a fresh PostgreSQL database, for what runs on PostgreSQL in production.
 
 Tests using these fixtures are marked ``servers`` / ``postgres`` automatically.
 The choices rest on facts measured on Debian 12, each stated where it is used.
@@ -617,6 +619,14 @@ def postgres_db_url(postgres_url: str) -> Iterator[str]:
         with _admin_connect(postgres_url) as conn:
             # FORCE: a test may leave a pooled connection open.
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest) -> str | None:
+    """None (the agent's own SQLite file), then a fresh PostgreSQL database's URL."""
+    if request.param == "sqlite":
+        return None
+    return str(request.getfixturevalue("postgres_db_url"))
 
 
 def pytest_configure(config: pytest.Config) -> None:

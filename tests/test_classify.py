@@ -199,6 +199,14 @@ def copy_rules(tmp_path: Path) -> Path:
          Problem("tags.toml", "escalation.command", "'escalat' is not a command")),
         ("commands.toml", 'fields = ["outcome", "learning"]', 'fields = ["outcome", "lesson"]',
          Problem("commands.toml", "resolved.fields", "'lesson' is not in command_fields")),
+        ("commands.toml", "[raise]", "[raise-now-please]",
+         Problem("commands.toml", "raise", "missing: mailagent carries out this command, so "
+                 "it needs its table")),
+        ("commands.toml", "[done]", "[finished]",
+         Problem("commands.toml", "finished", "not a command mailagent carries out (they are: "
+                 "resolved, escalate, extend, withdraw, cafcass, note, pause, resume, revised, "
+                 "agree, return, raise, action, done); to give a command another word, use its "
+                 "aliases")),
         ("categories.toml", 'id = "drift"', 'id = "placement"',
          Problem("categories.toml", "categories[6].id", "'placement' is used twice")),
     ],

@@ -68,7 +68,10 @@ def test_template_names_are_the_agreed_ones() -> None:
         "acknowledgment", "escalation", "reminder", "response_received", "decision_reminder",
         "overdue_notice", "escalated_notice", "resolved", "withdrawn", "extended", "paused",
         "resumed", "cafcass_referral", "director_briefing", "whole_process_breach",
-        "collective_draft", "collective_raised", "collective_followup", "collective_overdue",
+        "collective_draft", "collective_comments", "collective_agreement", "collective_shared",
+        "collective_raised", "collective_reply", "collective_followup",
+        "collective_board_update", "collective_overdue", "collective_resolved",
+        "collective_returned",
         "commendation", "commendation_ack",
     ]  # fmt: skip
 

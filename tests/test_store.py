@@ -85,7 +85,7 @@ def test_database_errors_do_not_carry_the_values(tmp_path: Path) -> None:
 
 def _carry_over_case_extra(engine: sa.Engine) -> None:
     """A database from before 0002, with state in Case.extra, keeps that state in the new
-    columns and tables."""
+    columns and tables; an alert waiting for agreement is in 0003's "agreement" state."""
     upgrade(engine, "0001")
     deadline = datetime(2026, 12, 10, 0, 0, tzinfo=UTC)
     extra_escalation = {
@@ -103,15 +103,23 @@ def _carry_over_case_extra(engine: sa.Engine) -> None:
     case = sa.table("case", sa.column("ref"), sa.column("kind"), sa.column("status"),
                     sa.column("iro_email"), sa.column("fields", sa.JSON),
                     sa.column("extra", sa.JSON), sa.column("opened_at", sa.DateTime(True)),
-                    sa.column("stage_id"), sa.column("stage_deadline", sa.DateTime(True)))
+                    sa.column("stage_id"), sa.column("stage_state"),
+                    sa.column("stage_deadline", sa.DateTime(True)))
     with engine.begin() as conn:
         conn.execute(case.insert(), [
             {"ref": "ESC-2026-0001", "kind": "escalation", "status": "open",
              "iro_email": "iro1@example.test", "fields": {}, "extra": extra_escalation,
-             "opened_at": deadline, "stage_id": "stage_2", "stage_deadline": deadline},
+             "opened_at": deadline, "stage_id": "stage_2", "stage_state": "awaiting_response",
+             "stage_deadline": deadline},
             {"ref": "CA-2026-0001", "kind": "collective_alert", "status": "open",
              "iro_email": "iro1@example.test", "fields": {}, "extra": extra_alert,
-             "opened_at": deadline, "stage_id": "raised", "stage_deadline": None},
+             "opened_at": deadline, "stage_id": "raised", "stage_state": "awaiting_ack",
+             "stage_deadline": None},
+            # Waiting for the Group Manager's agreement, before the drafting steps existed.
+            {"ref": "CA-2026-0002", "kind": "collective_alert", "status": "open",
+             "iro_email": "iro1@example.test", "fields": {}, "extra": {},
+             "opened_at": deadline, "stage_id": "draft", "stage_state": "draft",
+             "stage_deadline": None},
         ])
         # Rows pointing at the case: SQLite's copy-and-drop of "case" must keep them valid.
         conn.execute(sa.text("INSERT INTO case_event (case_id, at, kind, detail) "
@@ -133,7 +141,10 @@ def _carry_over_case_extra(engine: sa.Engine) -> None:
             2, "2026-10-15", "gm@example.test")
         assert alert.alert.ack_overdue_at == datetime(2026, 10, 16, 9, tzinfo=UTC)
         assert alert.alert.response_overdue_at is None
-        assert session.exec(sa.select(sa.func.count()).select_from(CaseEvent)).scalar() == 2
+        waiting = session.exec(sa.select(Case).where(Case.ref == "CA-2026-0002")).scalars().one()
+        assert (waiting.stage_id, waiting.stage_state) == ("draft", "agreement")
+        assert alert.stage_state == "awaiting_ack"
+        assert session.exec(sa.select(sa.func.count()).select_from(CaseEvent)).scalar() == 3
 
 
 def test_sqlite_carries_case_state_into_typed_columns(tmp_path: Path) -> None:
@@ -143,3 +154,29 @@ def test_sqlite_carries_case_state_into_typed_columns(tmp_path: Path) -> None:
 @pytest.mark.postgres
 def test_postgresql_carries_case_state_into_typed_columns(postgres_db_url: str) -> None:
     _carry_over_case_extra(create_db_engine(postgres_db_url))
+
+
+def _schema_differences(engine: sa.Engine) -> list[object]:
+    """What autogenerate would change: the migrations' schema against the models'."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+    from sqlmodel import SQLModel
+
+    upgrade(engine)
+    with engine.connect() as connection:
+        return list(compare_metadata(MigrationContext.configure(connection), SQLModel.metadata))
+
+
+def test_migrations_make_the_schema_the_models_describe_on_sqlite(tmp_path: Path) -> None:
+    assert _schema_differences(create_db_engine(f"sqlite:///{tmp_path / 'db.sqlite'}")) == []
+
+
+@pytest.mark.postgres
+def test_migrations_make_the_schema_the_models_describe_on_postgresql(
+    postgres_db_url: str,
+) -> None:
+    engine = create_db_engine(postgres_db_url)
+    try:
+        assert _schema_differences(engine) == []
+    finally:
+        engine.dispose()

@@ -116,9 +116,9 @@ def test_what_the_summary_says(seeded) -> None:
     assert [ref for ref, _ in _lines(summary, "commendations")] == ["GP-2026-0001"]
     assert _lines(summary, "alerts") == [(
         "CA-2026-0001",
-        "Pathway plans late for care leavers; waiting for a written acknowledgment; "
+        "Pathway plans late for care leavers; raised; waiting for a written acknowledgment; "
         "acknowledgment due by end of Tue 8 Sep; response due by end of Tue 22 Sep; "
-        "next follow-up Tue 20 Oct")]
+        "next follow-up Tue 20 Oct; OVERDUE: the written acknowledgment (due by Tue 8 Sep)")]
     assert _lines(summary, "themes") == [(
         "", f"Placement in North Children in Care Team: 3 open cases ({r['S5']}, {r['S9']}, "
         f"{r['S6']}); consider a collective alert")]

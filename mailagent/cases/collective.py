@@ -1,47 +1,87 @@
 """Collective alerts: a theme seen across many children, raised by the IRO service.
 
-The life of an alert, per `rules/collective-alert.toml` (the Leicestershire and "collective
-alerts and good practice" policies):
+The life of an alert, per `rules/collective-alert.toml` (the "collective alerts and good
+practice" protocol):
 
-    draft    an IRO's [COLLECTIVE] email goes to the IRO Group Manager, who replies
-             #agree (with edits) or #return (back to the IROs, with a reason)
-    raised   agreed: shared with the Head of Service for Safeguarding and QA and raised
-             with the relevant Head of Service or Director; a written acknowledgment is due
-             within 2 weeks and a detailed response or plan within 4
-    answered the first reply from whoever it was raised with acknowledges it, the next is
-             the detailed response; then follow-ups every 4 weeks, each also sent to the
-             Children's Senior Management Team and the Corporate Parenting Board, until
-             #resolved
+    draft     an IRO's [COLLECTIVE] email goes to the IRO team for comment; when the time
+              for comments ends the drafting IRO has them, revises and sends #revised; the
+              IRO Group Manager is then asked to agree it (#agree naming the Head of Service
+              or the Director it is raised with) or to #return it
+    shared    agreed: shared with the Head of Service for Safeguarding and QA, and raised a
+              few working days later (sooner with #raise; if they comment, when the Group
+              Manager says #raise)
+    raised    a written acknowledgment is due within 2 weeks and a detailed response or plan
+              within 4; every reply is passed to the Group Manager and the Head of Service
+              for S&QA; the plan's actions are recorded (#action, #done); every 4 weeks a
+              follow-up asks for progress, and an update for the Children's Senior
+              Management Team and the Corporate Parenting Board is made from the reply;
+              until #resolved
 
-Escalations stay separate cases: an [ESCALATE] email that names the alert's reference is
-linked to it, and the alert lists its linked cases. Themes that recur across open
-escalations are suggested for an alert in the daily summary (`suggest_themes`).
+This module routes email and time to the steps (`alert_drafting`, `alert_progress`,
+`alert_plan`). Escalations stay separate cases: an [ESCALATE] email that names the alert's
+reference is linked to it, and the alert lists its linked cases.
 """
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
-from typing import Any
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
 
 from sqlmodel import Session, select
 
-from mailagent.cases import commands
+from mailagent.cases import alert_drafting, alert_plan, alert_progress, commands
+from mailagent.cases.alert_common import (
+    AGREEMENT,
+    AWAITING_ACK,
+    AWAITING_RESPONSE,
+    BEFORE_RAISING,
+    CONSULTATION,
+    DRAFT,
+    FOLLOWING_UP,
+    HELD,
+    OTHER,
+    RAISED,
+    REVISION,
+    SHARING,
+    add_reply,
+    alert_context,
+    alert_of,
+    consulted,
+    day_text,
+    deciders,
+    edit_fields,
+    emails_of,
+    followers,
+    person,
+    raised_with,
+    shared_with,
+    start_of,
+)
 from mailagent.cases.match import Match
-from mailagent.cases.notify import email_context, names, people_for, send
+from mailagent.cases.notify import send
 from mailagent.cases.office import Office
-from mailagent.cases.outcome import Outcome, quarantined
-from mailagent.cases.recipients import name_of
+from mailagent.cases.outcome import CaseRefused, Outcome, quarantined
 from mailagent.cases.timeline import next_ref, record, remember_message
 from mailagent.mail.classify import Classification
 from mailagent.mail.fields import Command
 from mailagent.mail.parse import InboundMessage
 from mailagent.mail.references import references_for, strip_subject
-from mailagent.policy.directory import Person
 from mailagent.store.inbound import link_to_case
 from mailagent.store.models import Case, CollectiveAlert
 
-DRAFT, RAISED, RETURNED = "draft", "raised", "returned"
-AWAITING_ACK, AWAITING_RESPONSE, FOLLOWING_UP = "awaiting_ack", "awaiting_response", "following_up"
+RAISED_STATES = (AWAITING_ACK, AWAITING_RESPONSE, FOLLOWING_UP)
+STATE_WORDS = {
+    CONSULTATION: "out to the IRO team for comment",
+    REVISION: "with the drafting IRO to revise after comments",
+    AGREEMENT: "waiting for the IRO Group Manager's agreement",
+    SHARING: "agreed and shared with the Head of Service for Safeguarding and QA before "
+             "it is raised",
+    HELD: "agreed; raising waits for the IRO Group Manager after a comment",
+    AWAITING_ACK: "raised; waiting for a written acknowledgment",
+    AWAITING_RESPONSE: "acknowledged; waiting for the detailed response or plan",
+    FOLLOWING_UP: "answered; followed up every 4 weeks",
+}
 
 
 # -- opening ------------------------------------------------------------------------------
@@ -51,7 +91,7 @@ def on_new_alert(
     session: Session, office: Office, msg: InboundMessage, cls: Classification, now: datetime,
     inbound_id: int,
 ) -> Outcome:
-    """An IRO's draft: file it and send it to the IRO Group Manager for agreement."""
+    """An IRO's draft: filed, then sent to the IRO team for comment."""
     sender = (msg.from_addr or "").lower()
     values = {k: v for k, v in cls.fields.values.items() if isinstance(v, str)}
     team = office.directory.find_team(values["team"]) if values.get("team") else None
@@ -67,10 +107,9 @@ def on_new_alert(
         return quarantined("collective alert with no Issue or Evidence")
     year = now.astimezone(office.calendar.tz).year
     case = Case(
-        ref=next_ref(session, _prefix(office), year), kind="collective_alert",
-        status="open",
+        ref=next_ref(session, _prefix(office), year), kind="collective_alert", status="open",
         team=team, category=fields["category"], iro_email=sender, fields=fields,
-        opened_at=now, stage_id=DRAFT, stage_state=DRAFT,
+        opened_at=now, stage_id=DRAFT, stage_state=CONSULTATION,
         root_message_id=msg.message_id, alert=CollectiveAlert(),
     )
     session.add(case)
@@ -79,12 +118,7 @@ def on_new_alert(
     link_to_case(session, inbound_id, case.id)
     record(session, case, "drafted", now, actor=sender, inbound_id=inbound_id,
            summary="Collective alert drafted by the IRO")
-    rules = office.rules.collective_alert
-    managers = people_for(office, case, [rules.agreed_by])
-    send(session, office, case, template=rules.templates.draft,
-         context=alert_context(office, case, recipient_name=_greet(managers)), to=managers,
-         cc=people_for(office, case, ["iro"]), purpose="collective_draft", key="draft",
-         now=now)
+    alert_drafting.consult(session, office, case, now)
     return Outcome("processed", case_ref=case.ref, summary=f"drafted {case.ref}")
 
 
@@ -96,134 +130,149 @@ def _theme_from_subject(subject: str) -> str:
 # -- emails about an alert ----------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class _CommandRule:
+    """Who may use a command on an alert, in which states, and what it does."""
+
+    who: Callable[[Office, Case], set[str]]
+    who_words: str
+    states: tuple[str, ...]
+    run: Callable[[Session, Office, Case, Classification, Command, str, datetime, int], None]
+
+
+def _drafting_iro(office: Office, case: Case) -> set[str]:
+    return {case.iro_email} | emails_of(deciders(office, case))
+
+
+def _managers(office: Office, case: Case) -> set[str]:
+    return emails_of(deciders(office, case))
+
+
+def _followers(office: Office, case: Case) -> set[str]:
+    return emails_of(deciders(office, case)) | emails_of(followers(office, case))
+
+
+def _plan_owners(office: Office, case: Case) -> set[str]:
+    return _followers(office, case) | emails_of(raised_with(office, case))
+
+
+def _everyone(office: Office, case: Case) -> set[str]:
+    return _plan_owners(office, case) | {case.iro_email}
+
+
+_COMMANDS: dict[str, _CommandRule] = {
+    "revised": _CommandRule(
+        _drafting_iro, "the IRO who drafted it", (CONSULTATION, REVISION),
+        lambda s, o, c, cls, cmd, who, now, i: alert_drafting.revise(s, o, c, cls, now,
+                                                                     actor=who)),
+    "agree": _CommandRule(
+        _managers, "the IRO Group Manager", (AGREEMENT,),
+        lambda s, o, c, cls, cmd, who, now, i: alert_drafting.agree(s, o, c, cls, cmd.arg or "",
+                                                                    now, actor=who)),
+    "return": _CommandRule(
+        _managers, "the IRO Group Manager", BEFORE_RAISING,
+        lambda s, o, c, cls, cmd, who, now, i: alert_drafting.return_to_iros(
+            s, o, c, now, actor=who, reason=cmd.arg)),
+    "raise": _CommandRule(
+        _managers, "the IRO Group Manager", (SHARING, HELD),
+        lambda s, o, c, cls, cmd, who, now, i: _raise_now(s, o, c, cls, now, who)),
+    "action": _CommandRule(
+        _plan_owners, "whoever follows the alert up, or whoever it was raised with",
+        RAISED_STATES,
+        lambda s, o, c, cls, cmd, who, now, i: _ignore(
+            alert_plan.add_action(s, o, c, cmd.arg or "", now, actor=who))),
+    "done": _CommandRule(
+        _plan_owners, "whoever follows the alert up, or whoever it was raised with",
+        RAISED_STATES,
+        lambda s, o, c, cls, cmd, who, now, i: _ignore(
+            alert_plan.complete_action(s, c, cmd.arg or "", now, actor=who))),
+    "resolved": _CommandRule(
+        _followers, "the IRO Group Manager or the Head of Service for Safeguarding and QA",
+        RAISED_STATES,
+        lambda s, o, c, cls, cmd, who, now, i: alert_progress.resolve(
+            s, o, c, now, actor=who, outcome=cmd.fields.get("outcome"))),
+    "note": _CommandRule(
+        _everyone, "people on the alert", (*BEFORE_RAISING, *RAISED_STATES),
+        lambda s, o, c, cls, cmd, who, now, i: commands.note(s, c, now, actor=who,
+                                                             text=cmd.arg or "", inbound_id=i)),
+}
+
+
+def _ignore(_: object) -> None:
+    return None
+
+
+def _raise_now(session: Session, office: Office, case: Case, cls: Classification,
+               now: datetime, actor: str) -> None:
+    changed = edit_fields(case, cls)
+    edits = f" (changed: {', '.join(changed)})" if changed else ""
+    record(session, case, "raise", now, actor=actor,
+           summary=f"{person(office, actor).name} asked for it to be raised now{edits}")
+    alert_progress.raise_alert(session, office, case, now, actor=actor)
+
+
 def on_alert_email(
     session: Session, office: Office, case: Case, match: Match, msg: InboundMessage,
     cls: Classification, now: datetime, inbound_id: int,
 ) -> Outcome:
-    """#agree / #return / #resolved from the IRO Group Manager; replies from senior managers."""
+    """Commands from those who may use them; anyone else's email is a comment, a reply or
+    a note on the record, by where the alert stands and who wrote."""
     sender = (msg.from_addr or "").lower()
     link_to_case(session, inbound_id, case.id)
-    rules = office.rules.collective_alert
-    deciders = {p.email for p in people_for(office, case, [rules.agreed_by])}
     for command in cls.commands:
-        if sender not in deciders | {case.iro_email}:
-            _refuse(session, office, case, command, sender,
-                    "only the IRO Group Manager can agree, return or resolve a collective "
-                    "alert", now, inbound_id)
-        elif command.name == "agree" and case.stage_id == DRAFT and sender in deciders:
-            _edit(case, cls)
-            raise_alert(session, office, case, now, actor=sender)
-        elif command.name == "return" and case.stage_id == DRAFT and sender in deciders:
-            _return(session, office, case, now, sender, command.arg)
-        elif command.name == "resolved" and case.stage_id == RAISED:
-            _resolve(session, office, case, now, sender)
-        elif command.name == "note":
-            commands.note(session, case, now, actor=sender, text=command.arg or "",
-                        inbound_id=inbound_id)
-        else:
-            state = (case.stage_state or case.status).replace("_", " ")
-            _refuse(session, office, case, command, sender,
-                    f"#{command.name} does not apply to a collective alert that is {state}",
-                    now, inbound_id)
+        try:
+            _run(session, office, case, cls, command, sender, now, inbound_id)
+        except CaseRefused as exc:
+            _refuse(session, office, case, command, sender, str(exc), now, inbound_id)
     if cls.commands:
-        return Outcome("processed", case_ref=case.ref, summary=f"{case.ref}: commands")
-    return _on_reply(session, office, case, sender, now, inbound_id)
+        done = ", ".join(f"#{c.name}" for c in cls.commands)
+        return Outcome("processed", case_ref=case.ref, summary=f"{case.ref}: {done}")
+    summary = _on_reply(session, office, case, sender, cls.reply_text or "", now, inbound_id)
+    return Outcome("processed", case_ref=case.ref, summary=summary)
+
+
+def _run(session: Session, office: Office, case: Case, cls: Classification, command: Command,
+         sender: str, now: datetime, inbound_id: int) -> None:
+    rule = _COMMANDS.get(command.name)
+    if rule is None:
+        raise CaseRefused(f"#{command.name} does not apply to a collective alert")
+    if sender not in rule.who(office, case):
+        raise CaseRefused(f"only {rule.who_words} can use #{command.name} on a collective alert")
+    if case.status != "open" or case.stage_state not in rule.states:
+        where = STATE_WORDS.get(case.stage_state or "", case.status)
+        raise CaseRefused(f"#{command.name} does not apply now: the alert is {where}")
+    rule.run(session, office, case, cls, command, sender, now, inbound_id)
 
 
 def _refuse(session: Session, office: Office, case: Case, command: Command, sender: str,
             reason: str, now: datetime, inbound_id: int) -> None:
     record(session, case, "refused", now, actor=sender, inbound_id=inbound_id,
            summary=f"#{command.name} refused: {reason}")
-    person = office.directory.person_by_email(sender) or Person(name=sender, email=sender)
-    context = alert_context(office, case, sender_name=person.name, reason=reason,
-                            command=f"#{command.name}")
-    send(session, office, case, template="command_refused", context=context, to=[person],
-         purpose="command_refused", key=f"refused:{inbound_id}:{command.name}", now=now,
-         automated=True)
+    context = alert_context(office, case, sender_name=person(office, sender).name,
+                            reason=reason, command=f"#{command.name}")
+    send(session, office, case, template="command_refused", context=context,
+         to=[person(office, sender)], purpose="command_refused",
+         key=f"refused:{inbound_id}:{command.name}", now=now, automated=True)
 
 
-def _on_reply(session: Session, office: Office, case: Case, sender: str, now: datetime,
-              inbound_id: int) -> Outcome:
-    raised_with = {p.email for p in _raised_with(office, case)}
-    name = name_of(office, sender)
-    if case.stage_id == RAISED and sender in raised_with:
-        alert = alert_of(case)
-        if case.stage_state == AWAITING_ACK:
-            case.stage_state = AWAITING_RESPONSE
-            alert.acknowledged_at = now
-            what = f"Written acknowledgment from {name}"
-        elif case.stage_state == AWAITING_RESPONSE:
-            case.stage_state = FOLLOWING_UP
-            alert.responded_at = now
-            what = f"Detailed response from {name}"
-        else:
-            what = f"Progress update from {name}"
-        session.add(case)
-        record(session, case, "response", now, actor=sender, inbound_id=inbound_id,
-               summary=what)
-        return Outcome("processed", case_ref=case.ref, summary=f"{case.ref}: {what.lower()}")
+def _on_reply(session: Session, office: Office, case: Case, sender: str, text: str,
+              now: datetime, inbound_id: int) -> str:
+    state = case.stage_state or ""
+    if case.status == "open" and state in RAISED_STATES and sender in emails_of(
+            raised_with(office, case)):
+        return alert_progress.on_raised_reply(session, office, case, sender, text, now,
+                                              inbound_id)
+    if state in (SHARING, HELD) and sender in emails_of(shared_with(office, case)):
+        return alert_drafting.shared_comment(session, office, case, sender, text, now,
+                                             inbound_id)
+    commenters = emails_of(consulted(office, case)) | emails_of(deciders(office, case))
+    if state in (CONSULTATION, REVISION, AGREEMENT) and sender in commenters:
+        return alert_drafting.comment(session, office, case, sender, text, now, inbound_id)
+    add_reply(session, case, author=sender, step=OTHER, text=text, now=now,
+              inbound_id=inbound_id)
     record(session, case, "reply", now, actor=sender, inbound_id=inbound_id,
-           summary=f"Email from {name}")
-    return Outcome("processed", case_ref=case.ref, summary=f"{case.ref}: recorded reply")
-
-
-def _edit(case: Case, cls: Classification) -> None:
-    """The Group Manager's #agree may carry edited Theme/Evidence/Action lines."""
-    values = {k: v for k, v in cls.fields.values.items() if isinstance(v, str)}
-    edits = {
-        "theme": values.get("theme"),
-        "evidence": values.get("evidence") or values.get("issue"),
-        "action_sought": values.get("resolution_sought"),
-        "children": values.get("children"),
-    }
-    case.fields = {**case.fields, **{k: v for k, v in edits.items() if v}}
-
-
-def raise_alert(session: Session, office: Office, case: Case, now: datetime, *, actor: str) -> None:
-    """Agreed: share it and raise it, and start the 2- and 4-week clocks."""
-    rules = office.rules.collective_alert
-    sending = office.calendar.next_sending_time(now)
-    raised_day = sending.astimezone(office.calendar.tz).date()
-    ack_due = _weeks_after(office, raised_day, rules.acknowledge_weeks)
-    response_due = _weeks_after(office, raised_day, rules.response_weeks)
-    case.stage_id, case.stage_state = RAISED, AWAITING_ACK
-    case.stage_started_at = sending
-    case.stage_deadline = office.calendar.end_of_day(ack_due)
-    alert = alert_of(case)
-    alert.raised_on, alert.ack_due, alert.response_due = raised_day, ack_due, response_due
-    alert.agreed_by = actor
-    session.add(case)
-    to = _raised_with(office, case)
-    to_emails = {p.email for p in to}
-    cc = [p for p in people_for(office, case, [*rules.shared_with, rules.agreed_by, "iro"])
-          if p.email not in to_emails]
-    record(session, case, "raised", now, actor=actor,
-           summary=f"Agreed and raised with {names(to)}", to=sorted(to_emails))
-    send(session, office, case, template=rules.templates.raised,
-         context=alert_context(office, case, recipient_name=_greet(to)), to=to, cc=cc,
-         purpose="collective_raised", key="raised", now=now, working_hours=True)
-
-
-def _return(session: Session, office: Office, case: Case, now: datetime, actor: str,
-            reason: str | None) -> None:
-    case.stage_id = case.stage_state = RETURNED
-    case.status, case.closed_at = "returned", now
-    session.add(case)
-    record(session, case, "returned", now, actor=actor,
-           summary="Returned to the IROs" + (f": {reason}" if reason else ""))
-    iro = people_for(office, case, ["iro"])
-    context = alert_context(office, case, recipient_name=_greet(iro),
-                            what_overdue="agreement", due_text="(returned)")
-    context["reason"] = reason or "no reason given"
-    send(session, office, case, template="collective_returned", context=context, to=iro,
-         purpose="collective_returned", key="returned", now=now, automated=True)
-
-
-def _resolve(session: Session, office: Office, case: Case, now: datetime, actor: str) -> None:
-    case.status, case.closed_at, case.stage_state = "resolved", now, None
-    session.add(case)
-    record(session, case, "resolved", now, actor=actor,
-           summary="Collective alert resolved")
+           summary=f"Email from {person(office, sender).name}")
+    return f"{case.ref}: recorded reply"
 
 
 # -- time ---------------------------------------------------------------------------------
@@ -231,121 +280,53 @@ def _resolve(session: Session, office: Office, case: Case, now: datetime, actor:
 
 def due_steps(office: Office, case: Case, now: datetime) -> list[str]:
     """The alert's timers that have run out at `now` and not yet been acted on."""
-    if case.status != "open" or case.stage_id != RAISED:
+    if case.status != "open":
         return []
     alert = alert_of(case)
-    steps = []
-    if case.stage_state == AWAITING_ACK and alert.ack_overdue_at is None and now >= _end(
-            office, alert.ack_due):
-        steps.append("ack_overdue")
-    if case.stage_state in (AWAITING_ACK, AWAITING_RESPONSE) and (
-            alert.response_overdue_at is None) and now >= _end(office, alert.response_due):
-        steps.append("response_overdue")
-    if now >= next_followup_at(office, case):
-        steps.append("followup")
-    return steps
-
-
-def next_followup_at(office: Office, case: Case) -> datetime:
-    """Follow-up n is due n x 4 weeks after the detailed response was due."""
-    rules = office.rules.collective_alert
-    alert = alert_of(case)
-    n = alert.followups + 1
-    due = alert.response_due + timedelta(
-        weeks=n * rules.followup_every_weeks)
-    start = datetime.combine(office.calendar.working_day_on_or_after(due),
-                             office.calendar.working_hours[0], tzinfo=office.calendar.tz)
-    return start
+    if case.stage_state == CONSULTATION and alert.comments_due and now >= (
+            office.calendar.end_of_day(alert.comments_due)):
+        return ["comments_closed"]
+    if case.stage_state == SHARING and alert.raise_on and now >= start_of(office,
+                                                                          alert.raise_on):
+        return ["raise"]
+    if case.stage_id == RAISED:
+        return alert_progress.due_steps(office, case, now)
+    return []
 
 
 def apply_due(session: Session, office: Office, case: Case, step: str, now: datetime) -> str:
-    rules = office.rules.collective_alert
-    chasers = people_for(office, case, list(rules.followed_up_by))
+    if step == "comments_closed":
+        return alert_drafting.close_comments(session, office, case, now)
+    if step == "raise":
+        return alert_progress.raise_alert(session, office, case, now,
+                                          actor=alert_of(case).agreed_by)
     if step in ("ack_overdue", "response_overdue"):
-        what = "written acknowledgment" if step == "ack_overdue" else "detailed response"
-        alert = alert_of(case)
-        if step == "ack_overdue":
-            alert.ack_overdue_at, due = now, alert.ack_due
-        else:
-            alert.response_overdue_at, due = now, alert.response_due
-        session.add(case)
-        record(session, case, step, now, summary=f"{what.capitalize()} overdue")
-        due_text = office.calendar.format_day(due)
-        send(session, office, case, template=rules.templates.overdue,
-             context=alert_context(office, case, recipient_name=_greet(chasers),
-                                   what_overdue=what, due_text=due_text),
-             to=chasers, cc=people_for(office, case, ["iro"]), purpose=step, key=step, now=now,
-             working_hours=True, automated=True)
-        return f"{case.ref}: {what} overdue; {names(chasers)} told"
+        return alert_progress.overdue(session, office, case, step, now)
     if step == "followup":
-        alert = alert_of(case)
-        alert.followups = n = alert.followups + 1
-        session.add(case)
-        to = _raised_with(office, case)
-        cc = chasers + people_for(office, case, list(rules.updates_to))
-        record(session, case, "followup", now,
-               summary=f"Follow-up {n} sent; noted for CSMT and the Corporate "
-                              "Parenting Board")
-        raised = office.calendar.format_day(alert.raised_on)
-        send(session, office, case, template=rules.templates.followup,
-             context=alert_context(office, case, recipient_name=_greet(to), followup_number=n,
-                                   raised_text=raised),
-             to=to, cc=cc, purpose="collective_followup", key=f"followup:{n}", now=now,
-             working_hours=True)
-        return f"{case.ref}: follow-up {n} sent"
+        return alert_progress.follow_up(session, office, case, now)
+    if step == "board_update":
+        return alert_progress.board_update(session, office, case, now)
     raise ValueError(f"unknown step {step!r}")
 
 
-def alert_context(office: Office, case: Case, **extra: Any) -> dict[str, Any]:
-    f = case.fields
-    return email_context(
-        office, case,
-        case_fields={"theme": f.get("theme"), "children": f.get("children"),
-              "evidence": f.get("evidence"), "action_sought": f.get("action_sought")},
-        ack_due_text=_day_text(office, alert_of(case).ack_due),
-        response_due_text=_day_text(office, alert_of(case).response_due),
-        **extra,
-    )
+def describe_due(office: Office, case: Case, step: str) -> str:
+    alert = alert_of(case)
+    return {
+        "comments_closed": "send the comments to the drafting IRO to revise",
+        "raise": f"raise it (shared on {day_text(office, alert.raise_on)})",
+        "board_update": f"make the update for the boards (no reply to follow-up "
+                        f"{alert.followups})",
+    }.get(step, step.replace("_", " "))
+
+
+next_followup_at = alert_progress.next_followup_at
 
 
 # -- helpers ------------------------------------------------------------------------------
 
 
-def _raised_with(office: Office, case: Case) -> list[Person]:
-    return people_for(office, case, list(office.rules.collective_alert.raised_with))
-
-
-def _weeks_after(office: Office, day: date, weeks: int) -> date:
-    return office.calendar.working_day_on_or_after(day + timedelta(weeks=weeks))
-
-
-def _end(office: Office, day: date | None) -> datetime:
-    assert day is not None, "a raised alert has its dates"
-    return office.calendar.end_of_day(day)
-
-
-def _day_text(office: Office, day: date | None) -> str:
-    return office.calendar.format_day(day) if day else ""
-
-
-def alert_of(case: Case) -> CollectiveAlert:
-    """The alert's own clock (made for alerts filed before it existed)."""
-    if case.alert is None:
-        case.alert = CollectiveAlert()
-    return case.alert
-
-
-def _greet(people: list[Person]) -> str:
-    return " and ".join(p.name for p in people) or "colleague"
-
-
 def _prefix(office: Office) -> str:
     return office.vocabulary.tags["collective_alert"].ref_prefix
-
-
-def _name(office: Office, email: str) -> str:
-    person = office.directory.person_by_email(email)
-    return person.name if person else email
 
 
 def link_if_named(session: Session, office: Office, case: Case, text: str) -> Case | None:
@@ -362,3 +343,4 @@ def link_if_named(session: Session, office: Office, case: Case, text: str) -> Ca
                    summary=f"Escalation {case.ref} linked")
             return alert
     return None
+

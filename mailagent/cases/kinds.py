@@ -73,7 +73,7 @@ KINDS: dict[str, CaseKind] = {
         open=lambda s, o, _kind, m, c, n, i: collective.on_new_alert(s, o, m, c, n, i),
         on_email=collective.on_alert_email,
         due_steps=collective.due_steps, apply_due=collective.apply_due,
-        describe_due=_plain_step,
+        describe_due=collective.describe_due,
     ),
 }
 

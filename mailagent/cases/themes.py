@@ -9,7 +9,9 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from mailagent.cases.collective import RAISED, alert_of, next_followup_at
+from mailagent.cases.alert_common import RAISED, alert_of, day_text
+from mailagent.cases.alert_plan import overdue_words
+from mailagent.cases.collective import STATE_WORDS, next_followup_at
 from mailagent.cases.office import Office
 from mailagent.store.models import Case
 
@@ -47,16 +49,24 @@ def open_alerts(session: Session, office: Office, now: datetime) -> list[dict[st
     out = []
     for case in alerts:
         linked = linked_cases(session, case)
+        alert = alert_of(case)
         row: dict[str, Any] = {"ref": case.ref, "theme": case.fields.get("theme"),
-                               "state": case.stage_state, "linked": [c.ref for c in linked]}
+                               "state": case.stage_state,
+                               "state_words": STATE_WORDS.get(case.stage_state or "", ""),
+                               "linked": [c.ref for c in linked]}
+        if alert.comments_due and case.stage_state == "consultation":
+            row["comments_due"] = alert.comments_due.isoformat()
+        if alert.raise_on and case.stage_state == "sharing":
+            row["raise_on"] = alert.raise_on.isoformat()
         if case.stage_id == RAISED:
-            alert = alert_of(case)
             overdue = {"ack_overdue": alert.ack_overdue_at,
                        "response_overdue": alert.response_overdue_at}
             row.update(ack_due=alert.ack_due.isoformat() if alert.ack_due else None,
                        response_due=alert.response_due.isoformat() if alert.response_due else None,
                        next_followup=next_followup_at(office, case).date().isoformat(),
-                       overdue=[k for k, at in overdue.items() if at])
+                       overdue=[k for k, at in overdue.items() if at],
+                       overdue_words=overdue_words(office, case, now),
+                       raised_text=day_text(office, alert.raised_on))
         out.append(row)
     return out
 

@@ -9,6 +9,9 @@ IRO service, the Learning Academy). Three roles come from the case itself:
 - `iro_manager`: that IRO's `manager`, else whoever holds `iro_team_manager`;
 - `social_worker`: the social worker named on the case, else the team's `social_worker`.
 
+and one from the IRO service as a whole: `iro_team`, everyone the `iro` role lists (all the
+IROs and CP chairs, as a collective alert's draft goes to them for comment).
+
 An absent person's mail goes to their deputy (and on to the deputy's deputy if they are away
 too); an absent person with no one to stand in holds no role until they are back, which is how
 "there is no Service Manager" shows up (see a stage's `fallback_to` in `rules/README.md`).
@@ -28,7 +31,7 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Val
 
 from mailagent.policy.schema import Identifier, Problem, Role, RulesError, validation_problems
 
-SPECIAL_ROLES = frozenset({"iro", "iro_manager", "social_worker"})
+SPECIAL_ROLES = frozenset({"iro", "iro_manager", "social_worker", "iro_team"})
 CSV_COLUMNS = ("email", "name", "role", "team", "absent", "deputy", "manager")
 
 
@@ -175,6 +178,8 @@ class Directory:
                 emails = [iro.manager]
             else:
                 emails = self._roles.get("iro_team_manager", ())
+        elif role == "iro_team":
+            emails = self._roles.get("iro", ())
         elif role == "social_worker" and social_worker_email:
             emails = [social_worker_email]
         elif team is not None and role in self._teams[team].roles:

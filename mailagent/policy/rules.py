@@ -36,10 +36,17 @@ from mailagent.policy.vocabulary import check_vocabulary
 
 
 class CollectiveAlertTemplates(RulesModel):
-    draft: Template = "collective_draft"
-    raised: Template = "collective_raised"
+    draft: Template = "collective_draft"  # to the IRO team, for comment
+    comments: Template = "collective_comments"  # to the drafting IRO: the comments, revise
+    agreement: Template = "collective_agreement"  # to the Group Manager, for agreement
+    shared: Template = "collective_shared"  # to the Head of Service for S&QA, before raising
+    raised: Template = "collective_raised"  # to the Head of Service or Director chosen
+    reply: Template = "collective_reply"  # what someone wrote, passed on
     followup: Template = "collective_followup"
+    board_update: Template = "collective_board_update"  # for CSMT and the Board
     overdue: Template = "collective_overdue"
+    resolved: Template = "collective_resolved"
+    returned: Template = "collective_returned"
 
 
 class ThemeSuggestion(RulesModel):
@@ -53,13 +60,17 @@ class CollectiveAlertRules(RulesModel):
     """A theme across many children, raised by the IRO service with senior managers."""
 
     drafted_by: Role = "iro"
+    consulted: tuple[Role, ...] = ()
+    comment_working_days: int = Field(default=5, ge=0)
     agreed_by: Role
     shared_with: tuple[Role, ...] = ()
+    share_working_days: int = Field(default=2, ge=0)
     raised_with: tuple[Role, ...] = Field(min_length=1)
     acknowledge_weeks: int = Field(ge=1)
     response_weeks: int = Field(ge=1)
     followup_every_weeks: int = Field(ge=1)
     followed_up_by: tuple[Role, ...] = Field(min_length=1)
+    followup_reply_working_days: int = Field(default=10, ge=1)
     updates_to: tuple[Role, ...] = ()
     suggest: ThemeSuggestion = ThemeSuggestion()
     templates: CollectiveAlertTemplates = CollectiveAlertTemplates()

@@ -40,6 +40,12 @@ TagKind = Literal["escalation", "challenge", "commendation", "collective_alert"]
 TAG_KINDS: tuple[TagKind, ...] = ("escalation", "challenge", "commendation", "collective_alert")
 ValueKind = Literal["text", "child_ref", "plan", "category", "stage", "respond_by"]
 ArgKind = Literal["none", "days", "stage", "text"]
+# The commands mailagent carries out. commands.toml gives each its words and help; it may
+# not leave one out (people could not use it) or add another (it would do nothing).
+COMMAND_NAMES = (
+    "resolved", "escalate", "extend", "withdraw", "cafcass", "note", "pause", "resume",
+    "revised", "agree", "return", "raise", "action", "done",
+)
 FieldScope = Literal["tag", "command"]
 
 
@@ -295,9 +301,17 @@ def _category_problems(files: _Files, file: str) -> list[Problem]:
 
 
 def _command_problems(files: _Files, file: str) -> list[Problem]:
-    return [
+    problems = [
         Problem(file, f"{name}.fields", f"{fid!r} is not in command_fields")
         for name, command in files.commands.root.items()
         for fid in command.fields
         if fid not in files.fields.command_fields
     ]
+    known = ", ".join(COMMAND_NAMES)
+    problems += [Problem(file, name, f"not a command mailagent carries out (they are: {known});"
+                                     " to give a command another word, use its aliases")
+                 for name in files.commands.root if name not in COMMAND_NAMES]
+    problems += [Problem(file, name, "missing: mailagent carries out this command, so it "
+                                     "needs its table")
+                 for name in COMMAND_NAMES if name not in files.commands.root]
+    return problems

@@ -17,13 +17,6 @@ from mailagent.cases.notify import deadline_words
 from mailagent.reports.history import is_senior, local_day, stage_name
 from mailagent.store.models import LADDER_KINDS, Case, CaseEvent
 
-ALERT_STATES = {
-    "draft": "draft, waiting for the IRO Group Manager's agreement",
-    "awaiting_ack": "waiting for a written acknowledgment",
-    "awaiting_response": "acknowledged; waiting for the detailed response",
-    "following_up": "following up",
-}
-
 
 @dataclass(frozen=True)
 class Line:
@@ -180,8 +173,9 @@ def from_collective(items: Sequence[Any], agent: Agent) -> tuple[Line, ...]:
 
 
 def _external_line(agent: Agent, item: Any) -> Line:
-    """A line for an open collective alert (a dict: ref, theme, state, linked, ack_due,
-    response_due, next_followup, overdue) or a suggested theme (team, category,
+    """A line for an open collective alert (a dict from `themes.open_alerts`: ref, theme,
+    state, state_words, linked, comments_due, raise_on, ack_due, response_due,
+    next_followup, overdue_words) or a suggested theme (team, category,
     case_refs); anything else is shown by its `ref` and its words, or as a string."""
     if isinstance(item, str):
         return Line(ref="", note=item)
@@ -194,17 +188,16 @@ def _external_line(agent: Agent, item: Any) -> Line:
     parts = [str(words) for words in (get("theme") or get("title") or get("summary")
                                       or get("text"),) if words]
     if get("state"):
-        parts.append(ALERT_STATES.get(str(get("state")), str(get("state")).replace("_", " ")))
-    for key, words in (("ack_due", "acknowledgment due by end of"),
+        parts.append(get("state_words") or str(get("state")).replace("_", " "))
+    for key, words in (("comments_due", "comments due by end of"),
+                       ("raise_on", "to be raised on"),
+                       ("ack_due", "acknowledgment due by end of"),
                        ("response_due", "response due by end of"),
                        ("next_followup", "next follow-up")):
         if get(key):
             parts.append(f"{words} {_day_words(get(key))}")
-    overdue = get("overdue") or []
-    if overdue:
-        late = ", ".join(str(o).removesuffix("_overdue").replace("ack", "acknowledgment")
-                         for o in overdue)
-        parts.append(f"OVERDUE: {late}")
+    if get("overdue_words"):
+        parts.append(f"OVERDUE: {'; '.join(get('overdue_words'))}")
     if get("linked"):
         parts.append(f"{len(get('linked'))} linked case(s): {', '.join(get('linked'))}")
     return Line(ref=str(get("ref") or ""), note="; ".join(parts))

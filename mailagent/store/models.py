@@ -124,8 +124,9 @@ class StandIn(SQLModel, table=True):
 
 
 class CollectiveAlert(SQLModel, table=True):
-    """A collective alert's own clock, beside its case row: raised, acknowledged, answered,
-    followed up (the protocol's 2-week and 4-week timers and 4-weekly follow-ups)."""
+    """A collective alert's own clock, beside its case row: drafted, commented on, agreed,
+    shared, raised, acknowledged, answered, followed up (the protocol's 2-week and 4-week
+    timers and 4-weekly follow-ups), with what people wrote and the plan's actions."""
 
     __tablename__ = "collective_alert"
 
@@ -139,6 +140,61 @@ class CollectiveAlert(SQLModel, table=True):
     ack_overdue_at: datetime | None = _utc(nullable=True)
     response_overdue_at: datetime | None = _utc(nullable=True)
     followups: int = 0
+    # Drafting: out to the IRO team for comment until `comments_due`, revised by the
+    # drafting IRO, agreed by the Group Manager (who chose whom it is raised with), shared
+    # with the Head of Service for Safeguarding and QA, then raised on `raise_on`.
+    comments_due: date | None = None
+    revised_at: datetime | None = _utc(nullable=True)
+    agreed_at: datetime | None = _utc(nullable=True)
+    raise_to: str | None = Field(default=None, max_length=100, description="a role")
+    shared_at: datetime | None = _utc(nullable=True)
+    raise_on: date | None = None
+    held_at: datetime | None = _utc(nullable=True)
+    # The latest follow-up's reply is due by the end of this day; then the update for the
+    # Children's Senior Management Team and the Corporate Parenting Board is made.
+    followup_reply_due: date | None = None
+    board_updates: int = 0
+
+    replies: list["AlertReply"] = Relationship(
+        sa_relationship_kwargs={"cascade": "all, delete-orphan", "order_by": "AlertReply.id"})
+    actions: list["AlertAction"] = Relationship(
+        sa_relationship_kwargs={"cascade": "all, delete-orphan",
+                                "order_by": "AlertAction.number"})
+
+
+class AlertReply(SQLModel, table=True):
+    """What someone wrote about a collective alert: an IRO's comment on the draft, the
+    Head of Service for Safeguarding and QA's before it is raised, the acknowledgment, the
+    detailed response and each progress update."""
+
+    __tablename__ = "collective_alert_reply"
+
+    id: int | None = Field(default=None, primary_key=True)
+    alert_id: int = Field(foreign_key="collective_alert.case_id", index=True)
+    at: datetime = _utc()
+    author: str = Field(max_length=320)
+    step: str = Field(max_length=30)  # comment, acknowledgment, response, update, other
+    followup: int | None = None  # the follow-up it answers
+    text: str = Field(default="", sa_column=Column(sa.Text, nullable=False))
+    inbound_id: int | None = Field(default=None, foreign_key="inbound.id")
+
+
+class AlertAction(SQLModel, table=True):
+    """One action of the plan made in answer to a collective alert, and its status."""
+
+    __tablename__ = "collective_alert_action"
+    __table_args__ = (sa.UniqueConstraint("alert_id", "number"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    alert_id: int = Field(foreign_key="collective_alert.case_id", index=True)
+    number: int
+    text: str = Field(sa_column=Column(sa.Text, nullable=False))
+    due: date | None = None
+    status: str = Field(default="open", max_length=10)  # open or done
+    added_at: datetime = _utc()
+    added_by: str = Field(max_length=320)
+    done_at: datetime | None = _utc(nullable=True)
+    done_by: str | None = Field(default=None, max_length=320)
 
 
 class CaseEvent(SQLModel, table=True):
