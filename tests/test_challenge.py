@@ -64,6 +64,10 @@ def test_where_each_case_stands_and_its_clock(seeded) -> None:
         "36 of 20 working days (limit Tue 8 Sep 2026); over the limit", True)
     steps = [s.what for s in g.steps]
     assert any(s.startswith("Escalated automatically to Stage Three") for s in steps)
+    # What each manager replied, in their words, under their response.
+    replies = [(s.what, s.said) for s in g.steps if s.what.startswith("Response from")]
+    assert replies == [("Response from Tom Marsh", "We will act on this."),
+                       ("Response from Hannah Osei", "We will act on this.")]
     assert "Whole-process limit passed" in steps
     # In August the same case is shown as it stood on 31 August.
     g_august = _pack(agent, "2026-08").open_cases[0]
@@ -77,8 +81,10 @@ def test_rendered_as_text_and_html(seeded) -> None:
     assert text.startswith("Challenge meeting pack: August 2026")
     assert "STILL AT STAGE 3 OR 4 (1)" in text and "CLOSED DURING THE MONTH (1)" in text
     assert r["G"] in text and r["J"] in text and "child record 100007" in text
+    assert "Response from Hannah Osei\n                  We will act on this." in text
     html = render_pack(pack, "html")
     assert html.count(f"<h3>{r['G']}") == 1 and "<script" not in html
+    assert '<div class="quote pre">We will act on this.</div>' in html
 
 
 def test_wrong_month() -> None:

@@ -8,7 +8,6 @@ The steps themselves are in `alert_drafting` (comments, revision, agreement, sha
 
 from __future__ import annotations
 
-import re
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -18,6 +17,7 @@ from mailagent.cases.notify import email_context
 from mailagent.cases.office import Office
 from mailagent.cases.recipients import people_for
 from mailagent.mail.classify import Classification
+from mailagent.mail.quotes import excerpt
 from mailagent.policy.directory import Person
 from mailagent.store.models import AlertReply, Case, CollectiveAlert
 
@@ -33,7 +33,6 @@ COMMENT, ACKNOWLEDGMENT, RESPONSE, UPDATE, OTHER = (
     "comment", "acknowledgment", "response", "update", "other")
 FROM_RAISED_WITH = (ACKNOWLEDGMENT, RESPONSE, UPDATE)
 
-EXCERPT_CHARS = 700
 _SMALL_WORDS = {"of", "and", "for", "the", "to", "in"}
 
 
@@ -106,15 +105,6 @@ def add_reply(session: Session, case: Case, *, author: str, step: str, text: str
     session.add(case)
     session.flush()
     return reply
-
-
-def excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:
-    """The first `limit` characters of what someone wrote, cut at a word, blank lines
-    squeezed."""
-    text = re.sub(r"\n{3,}", "\n\n", (text or "").strip())
-    if len(text) <= limit:
-        return text
-    return text[:limit].rsplit(" ", 1)[0].rstrip(",;:") + " [...]"
 
 
 def latest(case: Case, steps: tuple[str, ...]) -> AlertReply | None:

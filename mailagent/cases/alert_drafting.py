@@ -34,7 +34,6 @@ from mailagent.cases.alert_common import (
     drafter,
     edit_fields,
     emails_of,
-    excerpt,
     greet,
     local_day,
     person,
@@ -48,6 +47,7 @@ from mailagent.cases.outcome import CaseRefused
 from mailagent.cases.recipients import names
 from mailagent.cases.timeline import record
 from mailagent.mail.classify import Classification
+from mailagent.mail.quotes import excerpt
 from mailagent.policy.vocabulary import name_key
 from mailagent.store.models import Case
 

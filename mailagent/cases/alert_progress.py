@@ -35,7 +35,6 @@ from mailagent.cases.alert_common import (
     deciders,
     drafter,
     emails_of,
-    excerpt,
     followers,
     greet,
     latest,
@@ -52,6 +51,7 @@ from mailagent.cases.notify import send
 from mailagent.cases.office import Office
 from mailagent.cases.recipients import names, people_for
 from mailagent.cases.timeline import record
+from mailagent.mail.quotes import excerpt
 from mailagent.store.models import AlertReply, Case
 
 _WHAT = {ACKNOWLEDGMENT: "Written acknowledgment", RESPONSE: "Detailed response",

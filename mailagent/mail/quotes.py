@@ -167,3 +167,12 @@ def find_html_quote_start(html: str) -> int | None:
     """Offset in `html` of the first element that holds or starts quoted history, or None."""
     spans = quote_spans(html)
     return spans[0].start if spans else None
+
+
+def excerpt(text: str, limit: int = 700) -> str:
+    """The start of what someone wrote, for a notice or a report: at most `limit`
+    characters, cut at a word and marked "[...]", runs of blank lines squeezed."""
+    text = re.sub(r"\n{3,}", "\n\n", (text or "").strip())
+    if len(text) <= limit:
+        return text
+    return text[:limit].rsplit(" ", 1)[0].rstrip(",;:") + " [...]"

@@ -5,7 +5,8 @@ opportunity for challenge and senior leadership oversight" (Leicestershire). A c
 the month's pack when it was at a senior stage (see `history.is_senior`) at any moment of
 the month. Each case shows where it stands at the month's end (or now, for the current
 month): still at a senior stage, or closed in the month, with its timescales, the IRO's
-issue and the steps so far. Children appear by record number only.
+issue and the steps so far, each manager's reply shown in their own words (an excerpt).
+Children appear by record number only.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from sqlmodel import Session
 
 from mailagent.app import Agent
 from mailagent.cases import timing as cases
+from mailagent.mail.quotes import excerpt
 from mailagent.private import make_private
 from mailagent.reports import history
 from mailagent.reports.history import CaseStory, local_day
@@ -31,6 +33,9 @@ from mailagent.reports.quarterly import (
     team_label,
 )
 from mailagent.store.models import Case
+
+# How much of each reply the pack shows: enough to see what was promised.
+EXCERPT_CHARS = 400
 
 
 @dataclass(frozen=True)
@@ -70,6 +75,7 @@ class Month:
 class Step:
     when: str
     what: str
+    said: str = ""  # what the manager replied (or the IRO noted), as an excerpt
 
 
 @dataclass(frozen=True)
@@ -173,7 +179,8 @@ def pack_case(agent: Agent, story: CaseStory, events: list[Any], as_at: datetime
         outcome=(case.outcome or "") if story.status != "open" else "",
         learning=(case.learning or "") if story.status != "open" else "",
         steps=tuple(
-            Step(when=_short(local_day(cal, e.at)), what=e.detail.get("summary", e.kind))
+            Step(when=_short(local_day(cal, e.at)), what=e.detail.get("summary", e.kind),
+                 said=excerpt(str(e.detail.get("text") or ""), EXCERPT_CHARS))
             for e in events if e.at <= as_at and e.detail.get("summary")
         ),
     )
