@@ -241,7 +241,11 @@ TransportSettings = Annotated[
 
 
 class OutboxSettings(_Section):
-    max_attempts: int = Field(default=8, ge=1)
+    give_up_after_days: float = Field(
+        default=5.0, gt=0,
+        description="how long an email the server puts off is kept trying (Postfix: 5 days)")
+    warn_after_hours: float = Field(
+        default=4.0, gt=0, description="when the IRO is told a case's email is late")
     backoff_seconds: float = Field(default=60.0, gt=0)
     backoff_max_seconds: float = Field(default=3600.0, gt=0)
 

@@ -32,8 +32,8 @@ def _write(tmp_path: Path, text: str) -> Path:
         ("[agent]\ncouncil='x'\nmailbox='a@b'\ncolour='red'\n", "agent.colour: is not a known key"),
         ("[agent]\ncouncil='x'\nmailbox='a@b'\n[source]\nkind='imap'\nhost='h'\n",
          "source.username: is required but missing"),
-        ("[agent]\ncouncil='x'\nmailbox='a@b'\n[outbox]\nmax_attempts=0\n",
-         "outbox.max_attempts: Input should be greater than or equal to 1"),
+        ("[agent]\ncouncil='x'\nmailbox='a@b'\n[outbox]\ngive_up_after_days=0\n",
+         "outbox.give_up_after_days: Input should be greater than 0"),
         ("[agent\n", "not valid TOML"),
     ],
 )

@@ -30,7 +30,8 @@ from mailagent.microsoft import oauth
 from mailagent.sources.base import SourceError
 from mailagent.sources.imap import ImapSource
 from mailagent.store.db import create_db_engine, transaction, upgrade
-from mailagent.store.outbox import OutgoingEmail, Sender, deliver_due, queue_email
+from mailagent.store.delivery import deliver_due
+from mailagent.store.outbox import OutgoingEmail, Sender, queue_email
 from tests.servers import MAILSERVERS_SH, _parse_exports, _run
 from tests.support import email_bytes, make_settings
 from tests.test_oauth import FakeMsal

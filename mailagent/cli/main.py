@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from mailagent.cli import reports
+from mailagent.cli import outbox, reports
 from mailagent.cli.common import fail, open_agent, settings_from, setup_logging
 from mailagent.cli.options import ConfigOption
 from mailagent.config import Settings
@@ -38,6 +38,7 @@ def _before_any_command(config: ConfigOption = None) -> None:
 app.add_typer(db_app, name="db")
 app.add_typer(rules_app, name="rules")
 reports.register(app)
+outbox.register(app)
 
 
 @app.command()
@@ -70,7 +71,7 @@ def run(
                     f"fetched {report.fetched}, processed {report.processed}, "
                     f"quarantined {report.quarantined}, already seen {report.duplicates}; "
                     f"sent {delivery.sent}, retrying {delivery.retrying}, "
-                    f"failed {len(delivery.failed)}"
+                    f"failed {delivery.failed}"
                 )
         else:
             run_forever(agent, lock_wait_seconds=wait_for_lock)

@@ -44,6 +44,8 @@ def describe_status(agent: Agent) -> str:
     ]
     if next_due:
         lines.append(f"next send due:  {next_due.isoformat(timespec='seconds')}")
+    if outbox.get("failed"):
+        lines.append("                (`mailagent outbox` lists what was not delivered, and why)")
     return "\n".join(lines + privacy_warnings(agent.settings))
 
 

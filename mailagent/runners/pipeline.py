@@ -36,7 +36,7 @@ from mailagent.runners.sweep import sweep
 from mailagent.sources.base import FetchedMessage
 from mailagent.store import inbound
 from mailagent.store.db import is_outage, transaction
-from mailagent.store.outbox import DeliveryReport, Undelivered, deliver_due
+from mailagent.store.delivery import DeliveryReport, RetryPolicy, deliver_due
 
 log = logging.getLogger(__name__)
 
@@ -77,18 +77,36 @@ def judged_until(agent: Agent) -> datetime:
 
 
 def deliver(agent: Agent) -> DeliveryReport:
+    """Send what is due, then tell each IRO (once) of their cases' emails not getting
+    through."""
     box = agent.settings.outbox
-    return deliver_due(
-        agent.engine, agent.transport, agent.clock, agent.sender,
-        max_attempts=box.max_attempts, backoff_seconds=box.backoff_seconds,
-        backoff_max_seconds=box.backoff_max_seconds,
-        on_undelivered=lambda failure: _tell_iro(agent, failure),
+    policy = RetryPolicy(
+        lifetime=timedelta(days=box.give_up_after_days),
+        first_wait=timedelta(seconds=box.backoff_seconds),
+        longest_wait=timedelta(seconds=box.backoff_max_seconds),
     )
+    report = deliver_due(agent.engine, agent.transport, agent.clock, agent.sender, policy)
+    tell_iros(agent, late_too=report.server_answered)
+    return report
 
 
-def _tell_iro(agent: Agent, failure: Undelivered) -> None:
-    with transaction(agent.engine) as session:
-        undelivered.tell_iro(session, agent, failure)
+def tell_iros(agent: Agent, *, late_too: bool) -> None:
+    """Each case's IRO, told in one notice of the emails given up on (and, when the mail
+    server is answering, those late); one case's trouble never stops the others'."""
+    now = agent.clock.now()
+    warn_after = timedelta(hours=agent.settings.outbox.warn_after_hours)
+    with Session(agent.engine) as session:
+        case_ids = undelivered.cases_to_tell(session, now, warn_after, late_too=late_too)
+    for case_id in case_ids:
+        try:
+            with transaction(agent.engine) as session:
+                undelivered.tell_iro(session, agent, case_id, now, warn_after,
+                                     late_too=late_too)
+        except Exception as exc:
+            if is_outage(exc):
+                raise
+            log.exception("could not tell the IRO of undelivered email",
+                          extra={"case_id": case_id})
 
 
 def process_mailbox(

@@ -262,6 +262,16 @@ class Outbound(SQLModel, table=True):
     attempts: int = 0
     last_error: str | None = None
     sent_at: datetime | None = _utc(nullable=True)
+    # Recipients given up on (refused for good, or not accepted within the queue's
+    # lifetime) and when; an operator's requeue starts a new lifetime.
+    refused: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    refused_at: datetime | None = _utc(nullable=True)
+    requeued_at: datetime | None = _utc(nullable=True)
+
+    @property
+    def queued_since(self) -> datetime:
+        """Since when this email has been waiting to go: queued, or requeued."""
+        return self.requeued_at or self.created_at
 
 
 class SourceState(SQLModel, table=True):

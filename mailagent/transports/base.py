@@ -6,7 +6,17 @@ from typing import Protocol
 
 
 class TemporaryFailure(Exception):
-    """The message was not accepted this time; trying again later may work."""
+    """The message was not accepted this time; trying again later may work.
+
+    `this_message`: the server works but put off this message (a 4xx to its recipients or
+    to its content). Otherwise the server itself could not be used (unreachable, refusing
+    connections, our login or our sender address), and every queued email would meet the
+    same: the outbox then waits for the server instead of trying the rest.
+    """
+
+    def __init__(self, reason: str, *, this_message: bool = False) -> None:
+        super().__init__(reason)
+        self.this_message = this_message
 
 
 class PermanentFailure(Exception):

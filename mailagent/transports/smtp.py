@@ -38,6 +38,10 @@ class SmtpTransport:
         self._context = ssl_context or ssl.create_default_context()
 
     def send(self, sender: str, recipients: list[str], raw: bytes, message_id: str) -> None:
+        """Hand the message over. Only the server's answers about this message (to its
+        recipients, RCPT, and to its content, DATA) can refuse it for good; a refusal before
+        that (the greeting, EHLO, our login, our sender address) is about us or the server,
+        so it is temporary whatever its code, and the email waits until it is put right."""
         try:
             with self._connect() as smtp:
                 refused = smtp.sendmail(sender, recipients, raw)
@@ -51,9 +55,18 @@ class SmtpTransport:
                 invalidate()
             reason = f"login refused: {exc.smtp_code} {_text(exc.smtp_error)}"
             raise TemporaryFailure(reason) from exc
-        except smtplib.SMTPResponseException as exc:
-            cls = PermanentFailure if 500 <= exc.smtp_code < 600 else TemporaryFailure
-            raise cls(f"{exc.smtp_code} {_text(exc.smtp_error)}") from exc
+        except smtplib.SMTPDataError as exc:
+            reason = f"{exc.smtp_code} {_text(exc.smtp_error)}"
+            if 500 <= exc.smtp_code < 600:
+                raise PermanentFailure(reason) from exc
+            raise TemporaryFailure(reason, this_message=True) from exc
+        except smtplib.SMTPSenderRefused as exc:
+            reason = f"sender refused: {exc.smtp_code} {_text(exc.smtp_error)}"
+            if exc.smtp_code == 552:  # RFC 1870: the message is larger than the server takes
+                raise PermanentFailure(reason) from exc
+            raise TemporaryFailure(reason) from exc
+        except smtplib.SMTPResponseException as exc:  # the greeting, EHLO, STARTTLS, 421
+            raise TemporaryFailure(f"{exc.smtp_code} {_text(exc.smtp_error)}") from exc
         except (smtplib.SMTPException, OSError) as exc:
             raise TemporaryFailure(f"{type(exc).__name__}: {exc}") from exc
         if refused:
@@ -99,12 +112,15 @@ class SmtpTransport:
 
 
 class PartialDelivery(PermanentFailure):
-    """Accepted for some recipients only; those refused will not get it by retrying."""
+    """Accepted for some recipients only. `refused` (5xx) will not get it by retrying;
+    `deferred` (4xx) may, later."""
 
     def __init__(self, refused: dict[str, tuple[int, bytes]]) -> None:
-        self.refused = {addr: (code, _text(msg)) for addr, (code, msg) in refused.items()}
+        answers = {addr: (code, _text(msg)) for addr, (code, msg) in refused.items()}
+        self.refused = {a: answer for a, answer in answers.items() if answer[0] >= 500}
+        self.deferred = {a: answer for a, answer in answers.items() if answer[0] < 500}
         super().__init__(
-            "refused: " + ", ".join(f"{a} ({c} {m})" for a, (c, m) in self.refused.items())
+            "not accepted for: " + ", ".join(f"{a} ({c} {m})" for a, (c, m) in answers.items())
         )
 
 
@@ -113,7 +129,7 @@ def _failure(refused: dict[str, tuple[int, bytes]]) -> Exception:
     text = ", ".join(f"{addr} ({code} {_text(msg)})" for addr, (code, msg) in refused.items())
     if all(500 <= code < 600 for code in codes):
         return PermanentFailure(f"all recipients refused: {text}")
-    return TemporaryFailure(f"recipients refused: {text}")
+    return TemporaryFailure(f"recipients refused: {text}", this_message=True)
 
 
 def _text(message: bytes | str) -> str:
