@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlmodel import Session
 
 from mailagent.store.db import create_db_engine, upgrade
-from mailagent.store.models import Case, CaseEvent
+from mailagent.store.models import Case, CaseEvent, Outbound
 
 TABLES = {"inbound", "case", "case_event", "participant", "message_ref", "conversation_ref",
           "outbound", "source_state", "counter", "alembic_version"}
@@ -154,6 +154,38 @@ def test_sqlite_carries_case_state_into_typed_columns(tmp_path: Path) -> None:
 @pytest.mark.postgres
 def test_postgresql_carries_case_state_into_typed_columns(postgres_db_url: str) -> None:
     _carry_over_case_extra(create_db_engine(postgres_db_url))
+
+
+def _carry_over_failed_outbound(engine: sa.Engine) -> None:
+    """An email given up on before 0004 (when the outbox gave up after 8 attempts) was
+    given up on for all its recipients: `mailagent outbox requeue` can send it again."""
+    upgrade(engine, "0003")
+    queued = datetime(2026, 12, 1, 10, tzinfo=UTC)
+    outbound = sa.table("outbound", *(sa.column(name) for name in (
+        "dedupe_key", "message_id", "purpose", "raw", "status", "attempts")),
+        sa.column("recipients", sa.JSON), sa.column("created_at", sa.DateTime(True)),
+        sa.column("not_before", sa.DateTime(True)))
+    with engine.begin() as conn:
+        conn.execute(outbound.insert(), [
+            {"dedupe_key": key, "message_id": f"<{key}@example.test>", "purpose": "escalation",
+             "raw": b"Subject: x\r\n\r\nx\r\n", "status": status, "attempts": 8,
+             "recipients": ["tm1@example.test", "sw1@example.test"], "created_at": queued,
+             "not_before": queued}
+            for key, status in (("given-up", "failed"), ("delivered", "sent"))])
+    upgrade(engine)
+    with Session(engine) as session:
+        rows = {row.dedupe_key: row for row in session.exec(sa.select(Outbound)).scalars()}
+    assert rows["given-up"].refused == ["tm1@example.test", "sw1@example.test"]
+    assert rows["delivered"].refused == [] and rows["delivered"].requeued_at is None
+
+
+def test_sqlite_keeps_who_an_old_failed_email_missed(tmp_path: Path) -> None:
+    _carry_over_failed_outbound(create_db_engine(f"sqlite:///{tmp_path / 'db.sqlite'}"))
+
+
+@pytest.mark.postgres
+def test_postgresql_keeps_who_an_old_failed_email_missed(postgres_db_url: str) -> None:
+    _carry_over_failed_outbound(create_db_engine(postgres_db_url))
 
 
 def _schema_differences(engine: sa.Engine) -> list[object]:

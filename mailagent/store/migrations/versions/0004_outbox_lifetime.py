@@ -1,8 +1,8 @@
 """The outbox keeps mail for a lifetime in time, not a number of attempts: who was given up
 on and when (`refused`, `refused_at`), and an operator's requeue (`requeued_at`).
 
-Revision ID: 0003
-Revises: 0002
+Revision ID: 0004
+Revises: 0003
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from alembic import op
 
 from mailagent.store.models import UtcDateTime
 
-revision = "0003"
-down_revision = "0002"
+revision = "0004"
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 
