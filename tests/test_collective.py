@@ -23,12 +23,15 @@ Head of Service, Carl Davies (dcs) the Director; csmt and corporate.parenting th
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 from sqlalchemy.orm import selectinload
 from sqlmodel import Session, select
 
 from mailagent.cases import themes
 from mailagent.reports.export import build_export
+from mailagent.reports.quarterly import Quarter, build_quarterly
 from mailagent.store.models import Case, CollectiveAlert
 from tests.clients import outlook_new
 from tests.mailroom import Mailroom, of, one, people
@@ -241,6 +244,22 @@ def test_collective_alert_from_draft_to_resolution(room_on_each_database: Mailro
     assert room.run(london(2027, 3, 30, 9, 5)) == []  # sent now, and checked as delivered
     assert room.servers.envelopes[-1].message()["Subject"] == final.subject
     assert room.run(london(2027, 4, 26, 10)) == []
+
+    # The quarterly report's update for CSMT and the Board, as each quarter ended.
+    with Session(room.agent.engine) as session:
+        q4, q1 = (build_quarterly(session, room.agent, Quarter.parse(q), room.desk.clock.now())
+                  for q in ("2026Q4", "2027Q1"))
+    (then,) = q4.alerts
+    assert (then.status, then.acknowledged, then.responded, then.actions, then.overdue) == (
+        "Acknowledged; detailed response awaited", date(2026, 12, 30), None, (), ())
+    assert then.raised_with == "Hannah Osei (head of service)"
+    (now,) = q1.alerts
+    assert (now.status, now.resolved, now.raised_in_period) == (
+        "Resolved", date(2027, 3, 26), False)
+    assert now.latest.startswith("Hannah Osei, 10 Feb 2027: The waiting list review moved")
+    assert [(a.number, a.status) for a in now.actions] == [
+        (1, "done Fri 29 Jan"), (2, "not done (was due by Fri 5 Feb)")]
+    assert now.outcome.startswith("The waiting list is cleared")
 
     # The alert's record shows every step.
     with Session(room.agent.engine) as session:

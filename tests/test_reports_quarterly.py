@@ -40,12 +40,8 @@ import pytest
 from sqlmodel import Session
 from typer.testing import CliRunner
 
-from mailagent.reports.quarterly import (
-    Quarter,
-    ReportProblem,
-    build_quarterly,
-    percentile,
-)
+from mailagent.reports.quarterly import Quarter, ReportProblem, build_quarterly
+from mailagent.reports.quarterly_figures import percentile
 from mailagent.reports.quarterly_files import write_report
 from tests.reports_seed import config_file, seed_quarter
 from tests.support import london, make_agent
@@ -102,8 +98,43 @@ def test_counts_by_category_team_iro_and_level(quarter) -> None:
         "Level 3: Stage Three - Head of Service": (3, 2, 0, 1),
         "Level 4: Stage Four - Assistant Director": (1, 1, 0, 0),
     }
-    assert [label for label, _ in report.resolved_at_level][0].startswith("Level 0")
-    assert [count for _, count in report.resolved_at_level] == [1, 3, 1, 2, 1]
+    assert report.resolved_at_level[0].label.startswith("Level 0")
+    assert [level.resolved for level in report.resolved_at_level] == [1, 3, 1, 2, 1]
+
+
+def _plan_table(parts, plan):  # type: ignore[no-untyped-def]
+    return {p.label: (p.plan(plan).raised, p.plan(plan).resolved, p.plan(plan).withdrawn,
+                      p.plan(plan).open) for p in parts}
+
+
+def test_every_figure_split_by_plan_type(quarter) -> None:
+    """C, E and I are child protection plans (CP); the other eight looked-after children."""
+    _, _, report, _ = quarter
+    assert report.plans == ("LAC", "CP")
+    whole, lac, cp = report.figures
+    assert (whole.plan, whole.raised, lac.raised, cp.raised) == ("All", 11, 8, 3)
+    assert (lac.resolved, lac.withdrawn, lac.open, cp.resolved, cp.withdrawn, cp.open) == (
+        6, 1, 1, 2, 0, 1)
+    assert (lac.rate, cp.rate) == (pytest.approx(6 / 8), pytest.approx(2 / 3))
+    # LAC: A 3, B 9, D 10, H 8, J 2, K 8 working days; CP: C 7, E 3.
+    assert (lac.days_median, lac.days_p90, cp.days_median, cp.days_p90) == (8.0, 10, 5.0, 7)
+    assert (lac.on_time, lac.late, lac.no_response) == (7, 1, 3)
+    assert (cp.on_time, cp.late, cp.no_response) == (4, 0, 0)
+    assert _plan_table(report.by_team, "LAC") == {
+        "North Children in Care Team": (5, 4, 1, 0), "South Children in Care Team": (3, 2, 0, 1)}
+    assert _plan_table(report.by_team, "CP") == {
+        "North Children in Care Team": (1, 1, 0, 0), "South Children in Care Team": (2, 1, 0, 1)}
+    assert _plan_table(report.by_category, "CP") == {
+        "Placement": (0, 0, 0, 0), "Drift in care plan": (2, 1, 0, 1),
+        "Sibling or family contact": (0, 0, 0, 0), "Visits to the child": (1, 1, 0, 0),
+        "Services to the child": (0, 0, 0, 0), "Permanence plan": (0, 0, 0, 0),
+        "Care plan": (0, 0, 0, 0)}
+    assert {r.level: [(x.on_time, x.late, x.no_response) for x in r.plans]
+            for r in report.responses} == {
+        0: [(0, 0, 1), (1, 0, 0)], 1: [(4, 0, 1), (1, 0, 0)], 2: [(1, 0, 1), (1, 0, 0)],
+        3: [(2, 0, 0), (1, 0, 0)], 4: [(0, 1, 0), (0, 0, 0)]}
+    assert [level.plans for level in report.resolved_at_level] == [
+        (0, 1), (3, 0), (1, 0), (1, 1), (1, 0)]
 
 
 def test_working_days_to_resolution(quarter) -> None:
@@ -135,8 +166,10 @@ def test_commendations_and_collective_alerts(quarter) -> None:
     assert [c.team for c in report.commendations] == [
         "North Children in Care Team", "South Children in Care Team",
         "North Children in Care Team"]
-    assert [(a.ref, a.title) for a in report.alerts] == [
-        ("CA-2026-0001", "Pathway plans not completed for care leavers")]
+    assert [(a.ref, a.theme, a.status) for a in report.alerts] == [
+        ("CA-2026-0001", "Pathway plans not completed for care leavers",
+         "Being drafted or agreed")]
+    assert report.alerts_raised == 1
 
 
 def test_brent_columns_per_case(quarter) -> None:
@@ -161,9 +194,13 @@ def test_xlsx_opens_with_its_sheets_values_and_charts(quarter) -> None:
     assert book.sheetnames == ["Summary", "Cases", "By category", "By team", "By IRO",
                                "By level", "Responses", "Days to resolution",
                                "Commendations", "Collective alerts"]
-    summary = {row[0]: row[1] for row in book["Summary"].iter_rows(min_row=4, max_row=15,
-                                                                    values_only=True)}
-    assert summary["Cases raised"] == 11
+    summary = {row[0]: row[1:4] for row in book["Summary"].iter_rows(min_row=3, max_row=15,
+                                                                      values_only=True)}
+    assert summary["Figure"] == ("All cases", "Looked-after children (LAC)",
+                                 "Child protection plans (CP)")
+    assert summary["Cases raised"] == (11, 8, 3)
+    assert summary["Working days to resolution: median"] == (7.5, 8, 5)
+    summary = {k: v[0] for k, v in summary.items()}
     assert summary["Resolved"] == 8
     assert summary["Resolution rate (resolved / raised)"] == pytest.approx(8 / 11)
     assert summary["Working days to resolution: median"] == 7.5
@@ -179,6 +216,13 @@ def test_xlsx_opens_with_its_sheets_values_and_charts(quarter) -> None:
     teams = list(book["By team"].iter_rows(min_row=2, values_only=True))
     assert [t[:5] for t in teams] == [("North Children in Care Team", 6, 5, 1, 0),
                                       ("South Children in Care Team", 5, 3, 0, 2)]
+    header = next(book["By team"].iter_rows(max_row=1, values_only=True))
+    assert header[6:11] == ("LAC raised", "LAC resolved", "LAC withdrawn", "LAC open",
+                            "LAC rate")
+    assert [t[6:10] + t[11:15] for t in teams] == [(5, 4, 1, 0, 1, 1, 0, 0),
+                                                   (3, 2, 0, 1, 2, 1, 0, 1)]
+    alerts = list(book["Collective alerts"].iter_rows(values_only=True))
+    assert alerts[1][0] == "CA-2026-0001" and alerts[1][3] == "Being drafted or agreed"
     with zipfile.ZipFile(out) as archive:
         charts = [n for n in archive.namelist() if n.startswith("xl/charts/chart")]
     assert len(charts) == 7  # four breakdowns, responses, days, commendations by team
@@ -210,6 +254,9 @@ def test_html_has_charts_as_images(quarter) -> None:
     assert 'src="data:image/png;base64,' in html
     assert "<script" not in html
     assert refs["A"] in html and "72.7%" in html
+    assert "<th class=\"n\">Looked-after children (LAC)</th>" in html
+    assert "LAC 75.0% · CP 66.7%" not in html  # rates per plan are per row, not the total
+    assert "LAC 5 · CP 1" in html  # North: raised 6, of whom 5 LAC and 1 CP
     write_report(report, tmp / "board.html", include_matter=False)
     assert "Issue about" not in (tmp / "board.html").read_text(encoding="utf-8")
 
@@ -234,3 +281,15 @@ def test_command_line_writes_the_report(quarter) -> None:
                                       "--now", "2026-10-05T09:00"])
     assert result.exit_code == 0, result.output
     assert out.exists() and "11 cases" in result.output
+
+
+def test_a_quarter_with_no_cases_is_written_in_every_format(quarter) -> None:
+    pytest.importorskip("matplotlib", reason="the HTML report's charts need matplotlib")
+    agent, _, _, tmp = quarter
+    with Session(agent.engine) as session:
+        empty = build_quarterly(session, agent, Quarter.parse("2026Q1"), agent.clock.now())
+    assert (empty.raised, empty.days_median, empty.figures[1].rate) == (0, None, None)
+    for suffix in ("html", "xlsx", "csv"):
+        write_report(empty, tmp / f"empty.{suffix}")
+    html = (tmp / "empty.html").read_text(encoding="utf-8")
+    assert "No cases were raised in the quarter." in html and "None open in the quarter." in html

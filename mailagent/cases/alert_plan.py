@@ -15,13 +15,7 @@ from typing import Any
 
 from sqlmodel import Session
 
-from mailagent.cases.alert_common import (
-    AWAITING_ACK,
-    AWAITING_RESPONSE,
-    alert_of,
-    local_day,
-    short_day,
-)
+from mailagent.cases.alert_common import alert_of, local_day, short_day
 from mailagent.cases.office import Office
 from mailagent.cases.outcome import CaseRefused
 from mailagent.cases.timeline import record
@@ -82,13 +76,18 @@ def _split_due(text: str) -> tuple[str, date | None]:
 
 
 def plan_lines(office: Office, case: Case, now: datetime) -> list[dict[str, Any]]:
-    """Each action with its status in words: done (on a day), due by a day, or overdue."""
+    """Each action with its status in words, as at `now`: done (on a day), due by a day,
+    overdue, or not done when the alert was closed."""
     today = local_day(office, now)
+    closed = _closed_by(case, now)
     lines = []
     for action in alert_of(case).actions:
-        if action.status == DONE and action.done_at is not None:
+        if action.added_at > now:
+            continue
+        if _done_by(action, now):
+            assert action.done_at is not None
             status = f"done {short_day(local_day(office, action.done_at))}"
-        elif case.status != "open":
+        elif closed:
             status = "not done" + (f" (was due by {short_day(action.due)})" if action.due else "")
         elif action.due is not None and action.due < today:
             status = f"OVERDUE (due by {short_day(action.due)})"
@@ -102,24 +101,36 @@ def plan_lines(office: Office, case: Case, now: datetime) -> list[dict[str, Any]
 
 
 def overdue_words(office: Office, case: Case, now: datetime) -> list[str]:
-    """What is overdue on the alert at `now`, in words: the acknowledgment, the detailed
-    response, and each action of the plan past its date."""
+    """What is overdue on the alert as at `now`, in words: the acknowledgment, the detailed
+    response, and each action of the plan past its date (nothing, once it is closed)."""
     alert, today = alert_of(case), local_day(office, now)
-    if case.status != "open":
+    if _closed_by(case, now):
         return []
     found = []
-    if case.stage_state == AWAITING_ACK and alert.ack_due and alert.ack_due < today:
+    if alert.ack_due and alert.ack_due < today and not _by(alert.acknowledged_at, now):
         found.append(f"the written acknowledgment (due by {short_day(alert.ack_due)})")
-    if case.stage_state in (AWAITING_ACK, AWAITING_RESPONSE) and alert.response_due and (
-            alert.response_due < today):
+    if alert.response_due and alert.response_due < today and not _by(alert.responded_at, now):
         found.append(f"the detailed response or plan (due by {short_day(alert.response_due)})")
     found += [f"action {a.number}: {a.text} (due by {short_day(a.due)})"
-              for a in alert.actions if a.status == OPEN and a.due and a.due < today]
+              for a in alert.actions
+              if a.added_at <= now and not _done_by(a, now) and a.due and a.due < today]
     return found
+
+
+def _by(at: datetime | None, now: datetime) -> bool:
+    return at is not None and at <= now
+
+
+def _done_by(action: AlertAction, now: datetime) -> bool:
+    return action.status == DONE and _by(action.done_at, now)
+
+
+def _closed_by(case: Case, now: datetime) -> bool:
+    return case.status != "open" and _by(case.closed_at, now)
 
 
 def plan_facts(office: Office, case: Case, now: datetime) -> dict[str, Any]:
     """What the follow-ups, the board updates and the reports show of the plan."""
     lines = plan_lines(office, case, now)
     return {"actions": lines, "overdue": overdue_words(office, case, now),
-            "actions_done": sum(1 for a in alert_of(case).actions if a.status == DONE)}
+            "actions_done": sum(1 for a in alert_of(case).actions if _done_by(a, now))}

@@ -143,9 +143,10 @@ def _facts(agent: Agent, case: Case, ladder: Any) -> dict[str, Any]:
         "process_deadline": case.process_deadline,
         "opened_at": case.opened_at,
         "closed_at": case.closed_at,
-        "issue": fields.get("issue"),
+        "theme": fields.get("theme"),  # a collective alert's
+        "issue": fields.get("issue") or fields.get("evidence"),
         "impact": fields.get("impact"),
-        "resolution_sought": fields.get("resolution_sought"),
+        "resolution_sought": fields.get("resolution_sought") or fields.get("action_sought"),
         "outcome": case.outcome,
         "learning": case.learning,
     }

@@ -3,9 +3,11 @@ Parenting Board, and the case list the Brent spreadsheet kept by hand.
 
 Scope: escalations and positive challenges *raised* in the quarter, each as it stood at the
 quarter's end (or now, for the current quarter), so a past quarter's figures never change.
-Commendations and collective alerts are those raised in the quarter.
+Commendations are those raised in the quarter; collective alerts, every one open at some
+moment of it (`quarterly_alerts`: the update for CSMT and the Corporate Parenting Board).
 
-Figures:
+Figures (`quarterly_figures`), each for all cases and split by plan type (LAC / CP), as the
+IROs' annual reports give them:
 - counts by category, team, IRO and highest level reached, each split into resolved,
   withdrawn and still open; resolution rate = resolved / raised;
 - working days from the day raised (day 0) to the day resolved, for resolved cases:
@@ -19,11 +21,8 @@ Figures:
 
 from __future__ import annotations
 
-import math
 import re
-import statistics
 from collections import Counter
-from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from typing import Any
@@ -33,13 +32,17 @@ from sqlmodel import Session
 from mailagent.app import Agent
 from mailagent.cases.notify import KIND_LABELS
 from mailagent.reports import history
-from mailagent.reports.history import (
-    LATE,
-    NO_RESPONSE,
-    ON_TIME,
-    CaseStory,
-    level_label,
-    local_day,
+from mailagent.reports.history import CaseStory, level_label, local_day
+from mailagent.reports.quarterly_alerts import AlertProgress, alerts_during
+from mailagent.reports.quarterly_figures import (
+    Breakdown,
+    LevelResponses,
+    PlanFigures,
+    breakdown,
+    plan_figures,
+    plan_of,
+    plans_in,
+    responses,
 )
 from mailagent.store.models import LADDER_KINDS, Case
 
@@ -147,34 +150,8 @@ CASE_COLUMNS: tuple[tuple[str, str], ...] = (
 
 
 @dataclass(frozen=True)
-class Breakdown:
-    label: str
-    raised: int
-    resolved: int
-    withdrawn: int
-    open: int
-
-    @property
-    def rate(self) -> float | None:
-        return self.resolved / self.raised if self.raised else None
-
-
-@dataclass(frozen=True)
-class LevelResponses:
-    level: int
-    label: str
-    on_time: int
-    late: int
-    no_response: int
-
-    @property
-    def due(self) -> int:
-        return self.on_time + self.late + self.no_response
-
-
-@dataclass(frozen=True)
 class OtherCase:
-    """A commendation or a collective alert raised in the period."""
+    """A commendation raised in the period."""
 
     ref: str
     raised: date
@@ -185,6 +162,15 @@ class OtherCase:
 
 
 @dataclass(frozen=True)
+class LevelClosed:
+    """How many cases were resolved at a level, in all and per plan type (`plans` order)."""
+
+    label: str
+    resolved: int
+    plans: tuple[int, ...]
+
+
+@dataclass(frozen=True)
 class QuarterlyReport:
     quarter: Quarter
     council: str
@@ -192,15 +178,20 @@ class QuarterlyReport:
     as_at: datetime
     as_at_text: str
     rows: tuple[CaseRow, ...]
+    plans: tuple[str, ...]  # the plan types every figure is split by
+    figures: tuple[PlanFigures, ...]  # the headline figures: all cases, then each plan type
     by_category: tuple[Breakdown, ...]
     by_team: tuple[Breakdown, ...]
     by_iro: tuple[Breakdown, ...]
     by_level: tuple[Breakdown, ...]
-    resolved_at_level: tuple[tuple[str, int], ...]
+    resolved_at_level: tuple[LevelClosed, ...]
     responses: tuple[LevelResponses, ...]
-    days_to_resolution: tuple[int, ...]
     commendations: tuple[OtherCase, ...]
-    alerts: tuple[OtherCase, ...]
+    alerts: tuple[AlertProgress, ...]
+
+    @property
+    def whole(self) -> PlanFigures:
+        return self.figures[0]
 
     @property
     def raised(self) -> int:
@@ -211,25 +202,24 @@ class QuarterlyReport:
 
     @property
     def resolution_rate(self) -> float | None:
-        return self.count("resolved") / self.raised if self.raised else None
+        return self.whole.rate
+
+    @property
+    def days_to_resolution(self) -> tuple[int, ...]:
+        return self.whole.days_to_resolution
 
     @property
     def days_median(self) -> float | None:
-        days = self.days_to_resolution
-        return float(statistics.median(days)) if days else None
+        return self.whole.days_median
 
     @property
     def days_p90(self) -> int | None:
-        return percentile(self.days_to_resolution, 90)
+        return self.whole.days_p90
 
-
-def percentile(values: Iterable[int], p: float) -> int | None:
-    """Nearest-rank percentile: the smallest value with at least p% of values at or below."""
-    ordered = sorted(values)
-    if not ordered:
-        return None
-    rank = max(1, math.ceil(p / 100 * len(ordered)))
-    return ordered[rank - 1]
+    @property
+    def alerts_raised(self) -> int:
+        """Collective alerts drafted in the quarter."""
+        return sum(a.raised_in_period for a in self.alerts)
 
 
 def quarter_bounds(agent: Agent, quarter: Quarter) -> tuple[datetime, datetime]:
@@ -252,8 +242,8 @@ def build_quarterly(session: Session, agent: Agent, quarter: Quarter,
                                   _ladder(agent, case), as_at) for case in found]
     rows = [case_row(agent, story) for story in stories]
     ladder = agent.rules.ladders[agent.ladder_id]
-    levels = sorted({row.level for row in rows if row.level is not None})
-    closing = Counter(_closing_level(s) for s in stories if s.status == "resolved")
+    plans = plans_in(rows, ladder.plan_types)
+    levels = responses(stories, ladder, as_at, plans)
     return QuarterlyReport(
         quarter=quarter,
         council=ladder.council,
@@ -261,17 +251,29 @@ def build_quarterly(session: Session, agent: Agent, quarter: Quarter,
         as_at=as_at,
         as_at_text=history.as_at_words(agent.calendar, as_at),
         rows=tuple(rows),
-        by_category=_breakdown(rows, lambda r: r.category),
-        by_team=_breakdown(rows, lambda r: r.team),
-        by_iro=_breakdown(rows, lambda r: r.iro),
-        by_level=_breakdown(rows, lambda r: r.level_name, order=_level_order(rows)),
-        resolved_at_level=tuple(
-            (level_label(ladder, level), closing[level]) for level in levels if closing[level]
-        ),
-        responses=_responses(stories, ladder, as_at),
-        days_to_resolution=tuple(r.working_days for r in rows if r.working_days is not None),
+        plans=plans,
+        figures=plan_figures(rows, levels, plans),
+        by_category=breakdown(rows, lambda r: r.category, plans),
+        by_team=breakdown(rows, lambda r: r.team, plans),
+        by_iro=breakdown(rows, lambda r: r.iro, plans),
+        by_level=breakdown(rows, lambda r: r.level_name, plans, order=_level_order(rows)),
+        resolved_at_level=_resolved_at_level(stories, ladder, plans),
+        responses=levels,
         commendations=_others(session, agent, start, end, "commendation"),
-        alerts=_others(session, agent, start, end, "collective_alert"),
+        alerts=alerts_during(session, agent, start, end, as_at),
+    )
+
+
+def _resolved_at_level(stories: list[CaseStory], ladder: Any,
+                       plans: tuple[str, ...]) -> tuple[LevelClosed, ...]:
+    closing = Counter((_closing_level(s), plan_of(s.case)) for s in stories
+                      if s.status == "resolved")
+    levels = sorted({level for level, _ in closing if level is not None})
+    return tuple(
+        LevelClosed(label=level_label(ladder, level),
+                    resolved=sum(n for (lv, _), n in closing.items() if lv == level),
+                    plans=tuple(closing[(level, p)] for p in plans))
+        for level in levels
     )
 
 
@@ -339,43 +341,9 @@ def _closing_level(story: CaseStory) -> int | None:
     return story.current.level if story.current else None
 
 
-def _breakdown(rows: list[CaseRow], key: Callable[[CaseRow], str],
-               order: list[str] | None = None) -> tuple[Breakdown, ...]:
-    groups: dict[str, list[CaseRow]] = {}
-    for row in rows:
-        groups.setdefault(key(row), []).append(row)
-    labels = order or sorted(groups, key=lambda label: (-len(groups[label]), label))
-    return tuple(
-        Breakdown(
-            label=label,
-            raised=len(groups[label]),
-            resolved=sum(r.status == "resolved" for r in groups[label]),
-            withdrawn=sum(r.status == "withdrawn" for r in groups[label]),
-            open=sum(r.status == "open" for r in groups[label]),
-        )
-        for label in labels if label in groups
-    )
-
-
 def _level_order(rows: list[CaseRow]) -> list[str]:
     ranked = sorted({(r.level if r.level is not None else 99, r.level_name) for r in rows})
     return [name for _, name in ranked]
-
-
-def _responses(stories: list[CaseStory], ladder: Any, as_at: datetime
-               ) -> tuple[LevelResponses, ...]:
-    counts: dict[int, Counter[str]] = {}
-    for story in stories:
-        for visit in story.visits:
-            if visit.level is None:
-                continue
-            counts.setdefault(visit.level, Counter())[visit.timeliness(as_at)] += 1
-    return tuple(
-        LevelResponses(level=level, label=level_label(ladder, level),
-                       on_time=c[ON_TIME], late=c[LATE], no_response=c[NO_RESPONSE])
-        for level, c in sorted(counts.items())
-        if c[ON_TIME] + c[LATE] + c[NO_RESPONSE]
-    )
 
 
 def _others(session: Session, agent: Agent, start: datetime, end: datetime,

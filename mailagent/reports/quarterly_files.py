@@ -11,13 +11,8 @@ from typing import Any
 
 from mailagent.private import make_private
 from mailagent.reports import charts
-from mailagent.reports.quarterly import (
-    CASE_COLUMNS,
-    Breakdown,
-    CaseRow,
-    QuarterlyReport,
-    ReportProblem,
-)
+from mailagent.reports.quarterly import CASE_COLUMNS, CaseRow, QuarterlyReport, ReportProblem
+from mailagent.reports.quarterly_figures import Breakdown
 from mailagent.reports.render import SHIPPED, render_report
 from mailagent.reports.workbook import write_workbook
 

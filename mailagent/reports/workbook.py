@@ -1,9 +1,11 @@
 """The quarterly report as an Excel workbook with native charts (xlsxwriter).
 
-Sheets: Summary (the headline figures), Cases (one row per case: the Brent spreadsheet's
-columns, filterable), By category, By team, By IRO, By level, Responses, Days to
-resolution, Commendations and Collective alerts. Each breakdown sheet has its own chart,
-drawn by Excel from the sheet's cells, so it stays live if someone edits the numbers.
+Sheets: Summary (the headline figures, for all cases and by plan type), Cases (one row per
+case: the Brent spreadsheet's columns, filterable), By category, By team, By IRO, By level
+and Responses (each split by plan type in the columns to the right), Days to resolution,
+Commendations, and Collective alerts (the update for CSMT and the Corporate Parenting
+Board). Each breakdown sheet has its own chart, drawn by Excel from the sheet's cells, so
+it stays live if someone edits the numbers.
 """
 
 from __future__ import annotations
@@ -17,7 +19,8 @@ import xlsxwriter
 from xlsxwriter.workbook import Workbook
 from xlsxwriter.worksheet import Worksheet
 
-from mailagent.reports.quarterly import CASE_COLUMNS, Breakdown, OtherCase, QuarterlyReport
+from mailagent.reports.quarterly import CASE_COLUMNS, OtherCase, QuarterlyReport
+from mailagent.reports.quarterly_figures import Breakdown
 
 COLOURS = {"Resolved": "#107C10", "Withdrawn": "#8A8886", "Open": "#D29200",
            "On time": "#107C10", "Late": "#D29200", "No response": "#A4262C",
@@ -36,11 +39,11 @@ def write_workbook(report: QuarterlyReport, path: Path) -> None:
         _cases(book, report, styles)
         for name, parts in (("By category", report.by_category), ("By team", report.by_team),
                             ("By IRO", report.by_iro), ("By level", report.by_level)):
-            _breakdown(book, name, parts, styles)
+            _breakdown(book, name, parts, report.plans, styles)
         _responses(book, report, styles)
         _days(book, report, styles)
-        _others(book, "Commendations", report.commendations, styles, ("Team", "IRO"))
-        _others(book, "Collective alerts", report.alerts, styles, ("Theme", "Status"))
+        _commendations(book, report.commendations, styles)
+        _alerts(book, report, styles)
     finally:
         book.close()
 
@@ -69,34 +72,46 @@ def _summary(book: Workbook, report: QuarterlyReport, styles: dict) -> None:
     sheet = book.add_worksheet("Summary")
     _title(sheet, report, "IRO escalations", styles)
     sheet.set_column(0, 0, 46)
-    sheet.set_column(1, 1, 14)
-    figures: list[tuple[str, Any, str | None]] = [
-        ("Cases raised", report.raised, None),
-        ("Resolved", report.count("resolved"), None),
-        ("Withdrawn", report.count("withdrawn"), None),
-        ("Still open at the end of the quarter", report.count("open"), None),
-        ("Resolution rate (resolved / raised)", report.resolution_rate, "percent"),
-        ("Working days to resolution: median", report.days_median, None),
-        ("Working days to resolution: 90th percentile", report.days_p90, None),
-        ("Responses on time", sum(r.on_time for r in report.responses), None),
-        ("Responses late", sum(r.late for r in report.responses), None),
-        ("Deadlines passed with no response", sum(r.no_response for r in report.responses),
-         None),
-        ("Commendations", len(report.commendations), None),
-        ("Collective alerts", len(report.alerts), None),
+    sheet.set_column(1, len(report.figures), 16)
+    sheet.write(2, 0, "Figure", styles["header"])
+    for col, figures in enumerate(report.figures, start=1):
+        sheet.write(2, col, figures.title, styles["header"])
+    rows: list[tuple[str, str, str | None]] = [
+        ("Cases raised", "raised", None), ("Resolved", "resolved", None),
+        ("Withdrawn", "withdrawn", None), ("Still open at the end of the quarter", "open", None),
+        ("Resolution rate (resolved / raised)", "rate", "percent"),
+        ("Working days to resolution: median", "days_median", None),
+        ("Working days to resolution: 90th percentile", "days_p90", None),
+        ("Responses on time", "on_time", None), ("Responses late", "late", None),
+        ("Deadlines passed with no response", "no_response", None),
     ]
-    for i, (label, value, style) in enumerate(figures, start=3):
+    for i, (label, attribute, style) in enumerate(rows, start=3):
         sheet.write(i, 0, label, styles["label"])
-        if value is None:
-            sheet.write(i, 1, "n/a")
-        else:
-            sheet.write_number(i, 1, value, styles[style] if style else None)
-    row = len(figures) + 4
+        for col, figures in enumerate(report.figures, start=1):
+            _number(sheet, i, col, getattr(figures, attribute), styles[style] if style else None)
+    i = len(rows) + 3
+    for label, value in (("Commendations", len(report.commendations)),
+                         ("Collective alerts", report.alerts_raised)):
+        sheet.write(i, 0, label, styles["label"])
+        sheet.write_number(i, 1, value)
+        i += 1
+    row = i + 1
     sheet.write(row, 0, "Resolved at level", styles["header"])
     sheet.write(row, 1, "Cases", styles["header"])
-    for i, (label, count) in enumerate(report.resolved_at_level, start=row + 1):
-        sheet.write(i, 0, label)
-        sheet.write_number(i, 1, count)
+    for col, plan in enumerate(report.plans, start=2):
+        sheet.write(row, col, plan, styles["header"])
+    for i, level in enumerate(report.resolved_at_level, start=row + 1):
+        sheet.write(i, 0, level.label)
+        sheet.write_number(i, 1, level.resolved)
+        for col, count in enumerate(level.plans, start=2):
+            sheet.write_number(i, col, count)
+
+
+def _number(sheet: Worksheet, row: int, col: int, value: Any, style: Any) -> None:
+    if value is None:
+        sheet.write(row, col, "n/a")
+    else:
+        sheet.write_number(row, col, value, style)
 
 
 def _cases(book: Workbook, report: QuarterlyReport, styles: dict) -> None:
@@ -119,19 +134,26 @@ def _cases(book: Workbook, report: QuarterlyReport, styles: dict) -> None:
     sheet.autofilter(0, 0, max(1, len(report.rows)), len(CASE_COLUMNS) - 1)
 
 
-def _breakdown(book: Workbook, name: str, parts: tuple[Breakdown, ...], styles: dict) -> None:
+def _breakdown(book: Workbook, name: str, parts: tuple[Breakdown, ...],
+               plans: tuple[str, ...], styles: dict) -> None:
+    """The counts, then the same by plan type (LAC raised, LAC resolved ...)."""
     sheet = book.add_worksheet(name)
-    headers = ("", "Raised", "Resolved", "Withdrawn", "Open", "Resolution rate")
+    headers = ["", "Raised", "Resolved", "Withdrawn", "Open", "Resolution rate"]
+    headers += [f"{plan} {what}" for plan in plans
+                for what in ("raised", "resolved", "withdrawn", "open", "rate")]
     for col, title in enumerate(headers):
         sheet.write(0, col, title or name.removeprefix("By ").capitalize(), styles["header"])
     sheet.set_column(0, 0, 36)
-    sheet.set_column(1, 5, 12)
+    sheet.set_column(1, len(headers) - 1, 12)
     for r, part in enumerate(parts, start=1):
         sheet.write(r, 0, part.label)
-        for col, value in enumerate((part.raised, part.resolved, part.withdrawn, part.open), 1):
-            sheet.write_number(r, col, value)
-        if part.rate is not None:
-            sheet.write_number(r, 5, part.rate, styles["percent"])
+        for block, counts in enumerate((part, *(part.plan(p) for p in plans))):
+            first = 1 + 5 * block
+            for col, value in enumerate((counts.raised, counts.resolved, counts.withdrawn,
+                                         counts.open), first):
+                sheet.write_number(r, col, value)
+            if counts.rate is not None:
+                sheet.write_number(r, first + 4, counts.rate, styles["percent"])
     if parts:
         chart = book.add_chart({"type": "bar", "subtype": "stacked"})
         for col, series in ((2, "Resolved"), (3, "Withdrawn"), (4, "Open")):
@@ -142,21 +164,26 @@ def _breakdown(book: Workbook, name: str, parts: tuple[Breakdown, ...], styles: 
                 "fill": {"color": COLOURS[series]},
             })
         _style_chart(chart, f"Cases {name.lower()}", len(parts))
-        sheet.insert_chart(1, 7, chart)
+        sheet.insert_chart(len(parts) + 3, 0, chart)
 
 
 def _responses(book: Workbook, report: QuarterlyReport, styles: dict) -> None:
     name = "Responses"
     sheet = book.add_worksheet(name)
-    for col, title in enumerate(("Level", "On time", "Late", "No response", "Due")):
+    headers = ["Level", "On time", "Late", "No response", "Due"]
+    headers += [f"{plan} {what}" for plan in report.plans
+                for what in ("on time", "late", "no response", "due")]
+    for col, title in enumerate(headers):
         sheet.write(0, col, title, styles["header"])
     sheet.set_column(0, 0, 36)
-    sheet.set_column(1, 4, 12)
+    sheet.set_column(1, len(headers) - 1, 12)
     rows = report.responses
     for r, level in enumerate(rows, start=1):
         sheet.write(r, 0, level.label)
-        for col, value in enumerate((level.on_time, level.late, level.no_response, level.due), 1):
-            sheet.write_number(r, col, value)
+        for block, counts in enumerate((level, *(level.plan(p) for p in report.plans))):
+            values = (counts.on_time, counts.late, counts.no_response, counts.due)
+            for col, value in enumerate(values, 1 + 4 * block):
+                sheet.write_number(r, col, value)
     note_row = len(rows) + 2
     sheet.write(note_row, 0, "On time or late against the deadline in force (extensions "
                 "included); no response: the deadline passed with none.", styles["note"])
@@ -170,7 +197,7 @@ def _responses(book: Workbook, report: QuarterlyReport, styles: dict) -> None:
                 "fill": {"color": COLOURS[series]},
             })
         _style_chart(chart, "Responses by level", len(rows))
-        sheet.insert_chart(1, 6, chart)
+        sheet.insert_chart(len(rows) + 4, 0, chart)
 
 
 def _days(book: Workbook, report: QuarterlyReport, styles: dict) -> None:
@@ -198,21 +225,19 @@ def _days(book: Workbook, report: QuarterlyReport, styles: dict) -> None:
         sheet.insert_chart(1, 3, chart)
 
 
-def _others(book: Workbook, name: str, found: tuple[OtherCase, ...], styles: dict,
-            extra: tuple[str, str]) -> None:
+def _commendations(book: Workbook, found: tuple[OtherCase, ...], styles: dict) -> None:
+    name = "Commendations"
     sheet = book.add_worksheet(name)
-    headers = ("Reference", "Raised", *extra)
-    for col, title in enumerate(headers):
+    for col, title in enumerate(("Reference", "Raised", "Team", "IRO")):
         sheet.write(0, col, title, styles["header"])
     sheet.set_column(0, 1, 15)
     sheet.set_column(2, 3, 40)
     for r, case in enumerate(found, start=1):
-        values = (case.team, case.iro) if extra == ("Team", "IRO") else (case.title, case.status)
         sheet.write(r, 0, case.ref)
         sheet.write_datetime(r, 1, case.raised, styles["date"])
-        for col, value in enumerate(values, start=2):
-            sheet.write(r, col, value)
-    if found and extra == ("Team", "IRO"):
+        sheet.write(r, 2, case.team)
+        sheet.write(r, 3, case.iro)
+    if found:
         by_team = Counter(case.team or "(no team)" for case in found)
         top = len(found) + 3
         sheet.write(top, 0, "Team", styles["header"])
@@ -230,6 +255,33 @@ def _others(book: Workbook, name: str, found: tuple[OtherCase, ...], styles: dic
         _style_chart(chart, "Commendations by team", len(by_team))
         chart.set_legend({"none": True})
         sheet.insert_chart(1, 5, chart)
+
+
+ALERT_COLUMNS = ("Reference", "Drafted", "Theme", "Where it stands", "Raised with", "Raised",
+                 "Acknowledged", "Detailed response", "Actions", "Overdue", "Latest response",
+                 "Resolution")
+
+
+def _alerts(book: Workbook, report: QuarterlyReport, styles: dict) -> None:
+    """The update for CSMT and the Corporate Parenting Board: one row per alert."""
+    sheet = book.add_worksheet("Collective alerts")
+    for col, title in enumerate(ALERT_COLUMNS):
+        sheet.write(0, col, title, styles["header"])
+    sheet.set_column(0, 1, 15)
+    sheet.set_column(2, len(ALERT_COLUMNS) - 1, 30)
+    for r, a in enumerate(report.alerts, start=1):
+        actions = "\n".join(f"{x.number}. {x.text}: {x.status}" for x in a.actions)
+        values: tuple[Any, ...] = (
+            a.ref, a.opened, a.theme, a.status, a.raised_with, a.raised_on, a.acknowledged,
+            a.responded, actions, "\n".join(a.overdue), a.latest, a.outcome)
+        for col, value in enumerate(values):
+            if isinstance(value, date):
+                sheet.write_datetime(r, col, value, styles["date"])
+            elif value:
+                sheet.write_string(r, col, str(value), styles["wrap"])
+            else:
+                sheet.write_blank(r, col, None, styles["top"])
+    sheet.freeze_panes(1, 1)
 
 
 def _style_chart(chart: Any, title: str, bars: int) -> None:
