@@ -86,6 +86,8 @@ def show(value: float | None, unit: str) -> str:
 
 def verdict(figure: Figure) -> str:
     if figure.met is None:
+        if figure.value is None and "stopped at" in figure.note and figure.unit != "MiB":
+            return "MISSED (ran past its cap)"  # every time cap is above its target
         return "not measured" if figure.value is None and figure.target else ""
     return "met" if figure.met else "MISSED"
 

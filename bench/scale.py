@@ -168,7 +168,7 @@ def _one_database(results: Results, name: str, url: str, config: Path, work: Pat
         peak = None if done.capped else (probe.get("peak_mib") or done.max_rss_mib or None)
         results.add("P3", f"{figure} {label}, peak RSS", peak, "MiB", "<= 100 MiB", floor=floor_mib,
                     floor_name="python + mailagent imported", check=at_most(100),
-                    note="stopped at cap" if done.capped else "")
+                    note="its command ran past the time cap" if done.capped else "")
         results.facts.setdefault(f"p3_{name}", {})[figure] = {
             "wall_seconds": round(done.seconds, 3),
             "capped": done.capped, "stdout_lines": len(done.stdout.splitlines()), **probe}
