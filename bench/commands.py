@@ -44,17 +44,20 @@ def run(results: Results, config: Path, cap: float = CAP_SECONDS) -> None:
     floor = import_floor()
     for args in commands:
         done = run_child([mailagent, *args], cap_seconds=cap)
-        shown = " ".join(a for a in args if not a.startswith(str(VAR)) and a != str(config)
-                         and a != "--config")
+        shown = " ".join(Path(a).name if a.startswith(str(VAR)) else a for a in args
+                         if a not in (str(config), "--config"))
         note = ""
         if done.capped:
             note = f"stopped at the {cap:g} s cap"
         elif done.returncode:
             note = f"exit {done.returncode}: " + (done.stderr.strip().splitlines() or ["?"])[-1]
         if done.children_rss_mib:
-            note = (note + "; " if note else "") + \
-                f"its child (Chromium) peaked at {done.children_rss_mib:.0f} MiB"
-        results.add("P4", f"mailagent {shown}, peak RSS", done.max_rss_mib or None, "MiB",
+            # The issue counts the PDF export with its browser: the larger of the two.
+            note = (note + "; " if note else "") + (
+                f"mailagent {done.max_rss_mib:.0f} MiB, its child (Chromium) "
+                f"{done.children_rss_mib:.0f} MiB")
+        peak = max(done.max_rss_mib, done.children_rss_mib)
+        results.add("P4", f"mailagent {shown}, peak RSS", peak or None, "MiB",
                     f"<= {TARGET_MIB} MiB", floor=floor, floor_name="python + mailagent imported",
                     check=at_most(TARGET_MIB), note=note[:100])
         results.facts.setdefault("p4_commands", {})[shown] = {
