@@ -25,6 +25,7 @@ from pydantic import (
 )
 
 from mailagent import shipped
+from mailagent.safety import AuthenticationSettings, LimitsSettings, RetentionSettings
 
 
 class ConfigError(Exception):
@@ -289,6 +290,9 @@ class Settings(_Section):
     oauth: OAuthSettings | None = None
     logging: LoggingSettings = LoggingSettings()
     summary: SummarySettings = SummarySettings()
+    authentication: AuthenticationSettings = AuthenticationSettings()
+    limits: LimitsSettings = LimitsSettings()
+    retention: RetentionSettings = RetentionSettings()
     path: Path | None = Field(default=None, exclude=True)
 
     @model_validator(mode="before")
@@ -396,5 +400,7 @@ def default_settings(data_dir: Path, council: str = "leicestershire") -> Setting
             "database": {"url": f"sqlite:///{data_dir / 'mailagent.sqlite'}"},
             "source": {"kind": "maildir", "path": str(data_dir / "mailbox")},
             "transport": {"kind": "files", "path": str(data_dir / "sent")},
+            # Mail dropped into a local folder passed no receiving server to vouch for it.
+            "authentication": {"require": "off"},
         }
     )

@@ -18,6 +18,7 @@ nothing, so cron mails only on trouble, and what matters (a migration) mailagent
 from __future__ import annotations
 
 import logging
+import re
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -27,6 +28,7 @@ from typing import Any
 
 from pythonjsonlogger.json import JsonFormatter
 
+HEAD_BYTES = 64 * 1024  # where a Message-ID is looked for
 CONTEXT_KEYS = ("case_ref", "inbound_id", "outbound_id", "message_id", "source")
 PROTOCOL_LOGGERS = (
     "imapclient", "exchangelib", "msal", "httpx", "httpcore", "urllib3", "requests_ntlm",
@@ -57,8 +59,10 @@ def log_context(**ids: object) -> Iterator[None]:
 
 
 def message_id_of(raw: bytes) -> str | None:
-    """The Message-ID of raw mail, for log lines; only the headers are parsed."""
-    value = str(BytesHeaderParser().parsebytes(raw).get("Message-ID") or "").strip()
+    """The Message-ID of raw mail, for log lines and the inbound record: only the start of
+    the header block is parsed, so a huge email costs no more than a small one."""
+    head = re.split(rb"\r?\n\r?\n", raw[:HEAD_BYTES], maxsplit=1)[0]
+    value = str(BytesHeaderParser().parsebytes(head).get("Message-ID") or "").strip()
     return value[:998] or None
 
 

@@ -46,6 +46,8 @@ def make_settings(
         "directory": {"path": str(PROJECT_DIR / "rules" / "directory.example.toml")},
         "source": source or {"kind": "maildir", "path": str(tmp / "mailbox")},
         "transport": transport or {"kind": "files", "path": str(tmp / "sent")},
+        # Test mail passes no receiving server; tests/test_forgery.py switches this on.
+        "authentication": {"require": "off"},
         **sections,
     }
     return settings_from_dict(data)
@@ -183,5 +185,6 @@ def write_config(tmp: Path, *, source: dict[str, Any] | None = None,
         table("directory", {"path": PROJECT_DIR / "rules" / "directory.example.toml"}),
         table("source", source or {"kind": "maildir", "path": tmp / "mailbox"}),
         table("transport", transport or {"kind": "files", "path": tmp / "sent"}),
+        table("authentication", {"require": "off"}),
     ]))
     return path

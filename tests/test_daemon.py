@@ -152,10 +152,11 @@ def test_uidvalidity_change_resyncs_without_duplicates(
 # -- the scheduler's daily jobs -----------------------------------------------------------
 
 
-def test_the_daily_summary_is_scheduled_at_its_local_time(tmp_path) -> None:
+def test_the_purge_and_the_daily_summary_are_scheduled_at_their_local_times(tmp_path) -> None:
     agent = build_agent(make_settings(tmp_path))
     try:
-        (job,) = default_daily_jobs(agent)
+        purge, job = default_daily_jobs(agent)
+        assert (purge.name, purge.at) == ("purge", dt_time(2, 30))
         assert (job.name, job.at) == ("daily_summary", dt_time(8, 0))
         scheduled = _scheduler(agent, threading.Lock(), [job]).get_job("daily_summary")
         assert str(scheduled.trigger) == "cron[hour='8', minute='0']"

@@ -16,6 +16,7 @@ Everyone the ladders reach in the example directory has a mailbox on the test se
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -26,6 +27,7 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session, select
 
+from mailagent.logs import PROTOCOL_LOGGERS, configure_logging
 from mailagent.policy.ladder import Ladder
 from mailagent.store.models import Case, Outbound
 from tests.clients import gmail_new, gmail_reply, outlook_new, outlook_reply, parse
@@ -315,6 +317,34 @@ def walk_for(mailboxes, tmp_path: Path, monkeypatch) -> Iterator:  # type: ignor
     yield build
     for desk in desks:
         desk.close()
+
+
+# -- Privacy: what the agent logged during each walk -----------------------------------------
+
+# The child's record number and name, and words from the emails' bodies.
+SENSITIVE = (CHILD_NAME, "123456", "placement plan agreed", "unsuitable placement",
+             "missed school", "placement search")
+
+
+@pytest.fixture(autouse=True)
+def logs_name_no_child(capsys: pytest.CaptureFixture[str]) -> Iterator[None]:
+    """Each walk runs with the agent's own logging at DEBUG; after it, the log is grepped
+    for the child's record number, name and the emails' text: none may appear."""
+    root = logging.getLogger()
+    saved = (root.handlers[:], root.level)
+    levels = {name: logging.getLogger(name).level for name in PROTOCOL_LOGGERS}
+    configure_logging("DEBUG")
+    try:
+        yield
+        logged = capsys.readouterr().err
+    finally:
+        root.handlers[:] = saved[0]
+        root.setLevel(saved[1])
+        for name, level in levels.items():
+            logging.getLogger(name).setLevel(level)
+    assert "inbound" in logged  # the walk did log
+    found = [word for word in SENSITIVE if word.lower() in logged.lower()]
+    assert found == [], f"the log names {found}"
 
 
 # -- Leicestershire -------------------------------------------------------------------------

@@ -30,7 +30,7 @@ from datetime import datetime
 
 from sqlmodel import Session, select
 
-from mailagent.cases import alert_drafting, alert_plan, alert_progress, commands
+from mailagent.cases import alert_drafting, alert_plan, alert_progress, answers, commands
 from mailagent.cases.alert_common import (
     AGREEMENT,
     AWAITING_ACK,
@@ -248,6 +248,8 @@ def _refuse(session: Session, office: Office, case: Case, command: Command, send
             reason: str, now: datetime, inbound_id: int) -> None:
     record(session, case, "refused", now, actor=sender, inbound_id=inbound_id,
            summary=f"#{command.name} refused: {reason}")
+    if not answers.may_answer(session, office, sender, now):
+        return
     context = alert_context(office, case, sender_name=person(office, sender).name,
                             reason=reason, command=f"#{command.name}")
     send(session, office, case, template="command_refused", context=context,

@@ -1,5 +1,6 @@
 """The IRO's commands on an escalation: #resolved, #escalate, #extend, #pause, #resume,
-#withdraw, #cafcass and #note; who may use them, and the answer when one is refused."""
+#withdraw, #cafcass and #note, and the answer when one is refused (who may use which is
+`authorise.may_command`, from the rules)."""
 
 from __future__ import annotations
 
@@ -9,11 +10,11 @@ from typing import Any
 
 from sqlmodel import Session
 
-from mailagent.cases import escalation, timing
+from mailagent.cases import answers, authorise, escalation, timing
 from mailagent.cases.notify import case_context, send
 from mailagent.cases.office import Office
 from mailagent.cases.outcome import CaseRefused, Outcome
-from mailagent.cases.recipients import iro_of, people_for, stage_addressee, stage_recipients
+from mailagent.cases.recipients import iro_of, people_for, stage_recipients
 from mailagent.cases.timeline import record
 from mailagent.mail.classify import Classification
 from mailagent.mail.fields import Command
@@ -25,9 +26,6 @@ from mailagent.store.models import (
 )
 
 log = logging.getLogger(__name__)
-
-MAY_COMMAND = ("iro", "iro_manager")
-
 
 def on_commands(
     session: Session, office: Office, case: Case, msg: InboundMessage, cls: Classification,
@@ -50,7 +48,7 @@ def on_commands(
             done.append(f"#{command.name}")
         except CaseRefused as exc:
             refuse(session, office, case, command, sender, str(exc), now, inbound_id)
-    responder = stage_addressee(office, case, sender) if case.status == "open" else None
+    responder = authorise.stage_answerer(office, case, sender) if case.status == "open" else None
     if responder is not None and not done:
         # The stage's addressee wrote a command they may not use ("#resolved" from a team
         # manager): what they wrote still answers the stage, and the IRO decides.
@@ -62,15 +60,9 @@ def on_commands(
 
 def check_may(office: Office, case: Case, command: Command, sender: str) -> None:
     """Refuse a command from someone the rules do not let use it on this case."""
-    if command.name == "resolved" and case.stage_id:
-        # The stage says who may declare the matter resolved.
-        stage = office.ladder_of(case).stage(case.stage_id)
-        roles = stage.resolved_by
-    else:
-        roles = MAY_COMMAND
-    allowed = {p.email for p in people_for(office, case, list(roles))} | {case.iro_email}
-    if sender not in allowed:
-        raise CaseRefused("only the case's IRO (or their manager) can do this")
+    decision = authorise.may_command(office, case, command, sender)
+    if not decision.allowed:
+        raise CaseRefused(decision.reason)
 
 
 def run_command(
@@ -109,6 +101,8 @@ def refuse(
 ) -> None:
     record(session, case, "refused", now, actor=sender, inbound_id=inbound_id,
            summary=f"#{command.name} refused: {reason}")
+    if not answers.may_answer(session, office, sender, now):
+        return
     person = office.directory.person_by_email(sender) or Person(name=sender, email=sender)
     ladder = office.ladder_of(case)
     context = case_context(session, office, case, ladder, sender_name=person.name,

@@ -60,7 +60,7 @@ def on_bounce(
 ) -> Outcome:
     """A bounce of our email tells the IRO that the person did not receive it."""
     details = bounce_details(msg)
-    case = _case_of_our_email(session, details.original_message_ids)
+    case = case_of_our_email(session, details.original_message_ids)
     if case is None:
         return Outcome("processed", "bounce not about a case email", summary="bounce filed")
     link_to_case(session, inbound_id, case.id)
@@ -86,7 +86,7 @@ def on_confirmation_request(
 ) -> Outcome:
     """A challenge-response filter holds our email: never answered; the IRO is told once."""
     # Many such filters attach our email rather than answer it: find the case by its ids.
-    case = match.case if match is not None else _case_of_our_email(
+    case = match.case if match is not None else case_of_our_email(
         session, bounce_details(msg).original_message_ids)
     if case is None:
         return Outcome("processed", "challenge-response request, not about a case",
@@ -123,7 +123,7 @@ def on_notice(
     return Outcome("processed", case_ref=case.ref, summary="read receipt recorded")
 
 
-def _case_of_our_email(session: Session, message_ids: tuple[str, ...]) -> Case | None:
+def case_of_our_email(session: Session, message_ids: tuple[str, ...]) -> Case | None:
     """The case of the first of `message_ids` that is an email we sent."""
     for message_id in message_ids:
         ref = session.get(MessageRef, message_id)

@@ -8,11 +8,11 @@ from datetime import datetime
 
 from sqlmodel import Session
 
-from mailagent.cases import commands, escalation
+from mailagent.cases import authorise, commands, escalation
 from mailagent.cases.match import Match
 from mailagent.cases.office import Office
 from mailagent.cases.outcome import Outcome
-from mailagent.cases.recipients import name_of, stage_addressee
+from mailagent.cases.recipients import name_of
 from mailagent.cases.timeline import record
 from mailagent.mail.classify import Classification
 from mailagent.mail.fields import parse_fields
@@ -41,7 +41,7 @@ def on_reply(
                summary=f"Email after the case closed, from {name_of(office, sender)}")
         return Outcome("processed", case_ref=case.ref, summary="reply to a closed case")
     stage = office.ladder_of(case).stage(case.stage_id)
-    responder = stage_addressee(office, case, sender)
+    responder = authorise.stage_answerer(office, case, sender)
     if responder is not None:
         escalation.respond(session, office, case, responder, text, now, inbound_id)
         return Outcome("processed", case_ref=case.ref,

@@ -273,6 +273,27 @@ def sweep(
 
 
 @app.command()
+def purge(
+    config: ConfigOption = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Count what is due; remove nothing.")
+    ] = False,
+) -> None:
+    """Remove raw mail and case records older than [retention] allows (the daemon runs
+    this daily). Export a case to the child's file before its record goes."""
+    from mailagent.runners.purge import purge as run_purge
+
+    settings = settings_from(config)
+    setup_logging(settings)
+    agent = open_agent(settings)
+    try:
+        report = run_purge(agent, agent.clock.now(), dry_run=dry_run)
+    finally:
+        agent.close()
+    typer.echo(("would remove: " if dry_run else "removed: ") + str(report))
+
+
+@app.command()
 def status(config: ConfigOption = None) -> None:
     """Say what the agent is doing, when it last heard from the mailbox, and what is queued."""
     from mailagent.cli.status import describe_status

@@ -7,6 +7,7 @@ IRO service, the Learning Academy). Three roles come from the case itself:
 
 - `iro`: the case's IRO;
 - `iro_manager`: that IRO's `manager`, else whoever holds `iro_team_manager`;
+- `iro_deputy`: the `deputy` the directory names for that IRO (none if it names none);
 - `social_worker`: the social worker named on the case, else the team's `social_worker`.
 
 and one from the IRO service as a whole: `iro_team`, everyone the `iro` role lists (all the
@@ -31,7 +32,7 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Val
 
 from mailagent.policy.schema import Identifier, Problem, Role, RulesError, validation_problems
 
-SPECIAL_ROLES = frozenset({"iro", "iro_manager", "social_worker", "iro_team"})
+SPECIAL_ROLES = frozenset({"iro", "iro_manager", "iro_deputy", "social_worker", "iro_team"})
 CSV_COLUMNS = ("email", "name", "role", "team", "absent", "deputy", "manager")
 
 
@@ -149,7 +150,14 @@ class Directory:
         return self._people.get(email.strip().lower())
 
     def is_iro(self, email: str) -> bool:
-        return email.strip().lower() in self._roles.get("iro", ())
+        return self.holds(email, "iro")
+
+    def holds(self, email: str, role: str) -> bool:
+        """Whether this person holds `role` across the council or in any team."""
+        email = email.strip().lower()
+        return email in self._roles.get(role, ()) or any(
+            email in team.roles.get(role, ()) for team in self._teams.values()
+        )
 
     def team_of(self, email: str) -> str | None:
         """The first team in which this person holds a role (a social worker's team)."""
@@ -180,6 +188,9 @@ class Directory:
                 emails = self._roles.get("iro_team_manager", ())
         elif role == "iro_team":
             emails = self._roles.get("iro", ())
+        elif role == "iro_deputy":
+            iro = self.person_by_email(iro_email) if iro_email else None
+            emails = [iro.deputy] if iro is not None and iro.deputy else []
         elif role == "social_worker" and social_worker_email:
             emails = [social_worker_email]
         elif team is not None and role in self._teams[team].roles:

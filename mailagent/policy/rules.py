@@ -32,7 +32,12 @@ from mailagent.policy.schema import (
     TemplateRef,
     read_model,
 )
-from mailagent.policy.vocabulary import check_vocabulary
+from mailagent.policy.vocabulary import (
+    COMMANDS_FILE,
+    TAGS_FILE,
+    check_vocabulary,
+    load_vocabulary,
+)
 
 
 class CollectiveAlertTemplates(RulesModel):
@@ -135,7 +140,17 @@ def check_rules(rules_dir: Path, directory: Directory | None, templates_dir: Pat
             message = _reference_problem(ref, known_roles, templates_dir)
             if message is not None:
                 problems.append(Problem(str(path), key, message))
-    problems += check_vocabulary(rules_dir)
+    vocabulary_problems = check_vocabulary(rules_dir)
+    problems += vocabulary_problems
+    if not vocabulary_problems:
+        # Who may open work and who may use each command are roles too.
+        vocab = load_vocabulary(rules_dir)
+        for file, entries in ((TAGS_FILE, vocab.tags), (COMMANDS_FILE, vocab.commands)):
+            for name, entry in entries.items():
+                for key, ref in _references(entry, name):
+                    message = _reference_problem(ref, known_roles, templates_dir)
+                    if message is not None:
+                        problems.append(Problem(str(rules_dir / file), key, message))
     return problems
 
 

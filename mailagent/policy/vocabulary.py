@@ -27,6 +27,7 @@ from mailagent.policy.schema import (
     PlanType,
     Problem,
     RefPrefix,
+    Role,
     RulesError,
     read_model,
 )
@@ -82,6 +83,8 @@ class TagRule(_Model):
     words: tuple[Word, ...] = Field(min_length=1)
     required: tuple[Identifier, ...] = ()
     command: Word | None = None
+    # Directory roles whose holders may open this kind of work by email.
+    opened_by: tuple[Role, ...] = Field(default=("iro",), min_length=1)
 
 
 class TagsFile(_Model):
@@ -124,6 +127,9 @@ class CommandRule(_Model):
     fields: tuple[Identifier, ...] = ()
     example: str
     help: str
+    # Who may use it on a case (roles resolved for the case); a stage's `resolved_by`
+    # decides #resolved.
+    by: tuple[Role, ...] = Field(default=("iro", "iro_manager", "iro_deputy"), min_length=1)
 
 
 class CommandsFile(RootModel[dict[Word, CommandRule]]):

@@ -165,7 +165,7 @@ def _inbound_email(row: Inbound) -> ExportedEmail:
         id=row.id or 0, direction="in", at=row.received_at,
         sender=_header(msg, "From"), to=_addresses(msg, "To"), cc=_addresses(msg, "Cc"),
         subject=_header(msg, "Subject"), message_id=row.message_id or msg.message_id or "",
-        kind=row.kind or "", status=row.status, sent_at=None, text=_text(msg),
+        kind=row.kind or "", status=row.status, sent_at=None, text=_text(msg, row.purged_at),
         attachments=_attachments(msg),
     )
 
@@ -176,7 +176,7 @@ def _outbound_email(row: Outbound) -> ExportedEmail:
         id=row.id or 0, direction="out", at=row.created_at,
         sender=_header(msg, "From"), to=_addresses(msg, "To"), cc=_addresses(msg, "Cc"),
         subject=_header(msg, "Subject"), message_id=row.message_id, kind=row.purpose,
-        status=row.status, sent_at=row.sent_at, text=_text(msg),
+        status=row.status, sent_at=row.sent_at, text=_text(msg, row.purged_at),
         attachments=_attachments(msg),
     )
 
@@ -191,7 +191,9 @@ def _addresses(msg: InboundMessage, name: str) -> list[str]:
     return [f"{n} <{a}>" if n else a for n, a in pairs if a]
 
 
-def _text(msg: InboundMessage) -> str:
+def _text(msg: InboundMessage, purged_at: datetime | None = None) -> str:
+    if purged_at is not None:
+        return f"(removed on {purged_at:%d %B %Y} under the retention schedule)"
     if msg.text.strip() or not msg.problems:
         return msg.text.strip()
     return "(the text of this email could not be read)"

@@ -47,6 +47,7 @@ from mailagent.runners.pipeline import (
     judged_until,
     process_mailbox,
 )
+from mailagent.runners.purge import purge
 from mailagent.runners.sweep import sweep
 from mailagent.sources.base import SourceError
 
@@ -81,14 +82,19 @@ class DailyJob:
     run: Callable[[Agent, datetime], object]
 
 
+PURGE_AT = clock_time(2, 30)  # a quiet hour; also run at start, so a missed day catches up
+
+
 def default_daily_jobs(agent: Agent) -> list[DailyJob]:
-    """The daily summary, at `[summary] send_at`, unless it is switched off."""
+    """The retention purge at 02:30, and the daily summary at `[summary] send_at` unless
+    it is switched off."""
     from mailagent.reports.summary import send_daily_summary, summary_settings
 
-    settings = summary_settings(agent)
-    if not settings.enabled:
-        return []
-    return [DailyJob("daily_summary", settings.send_at, send_daily_summary)]
+    jobs = [DailyJob("purge", PURGE_AT, lambda agent, now: purge(agent, now))]
+    if summary_settings(agent).enabled:
+        jobs.append(DailyJob("daily_summary", summary_settings(agent).send_at,
+                             send_daily_summary))
+    return jobs
 
 
 def run_forever(

@@ -27,10 +27,11 @@ from sqlmodel import Session
 
 from mailagent.app import Agent
 from mailagent.cases import undelivered
-from mailagent.cases.dispatch import handle_message
+from mailagent.cases.dispatch import handle_message, handle_over_limit
 from mailagent.cases.outcome import Outcome
 from mailagent.logs import log_context, message_id_of
 from mailagent.mail.classify import classify
+from mailagent.mail.limits import envelope, over_limit
 from mailagent.mail.parse import parse_message
 from mailagent.runners.sweep import sweep
 from mailagent.sources.base import FetchedMessage
@@ -189,7 +190,12 @@ def _handle_once(
 def _act(
     session: Session, agent: Agent, inbound_id: int, raw: bytes, received: datetime
 ) -> Outcome:
-    """Understand one message and act on it, in the caller's transaction."""
+    """Understand one message and act on it, in the caller's transaction; mail over a limit
+    is quarantined before anything parses more than its sender's header fields."""
+    too_much = over_limit(raw, agent.settings.limits)
+    if too_much is not None:
+        sender = parse_message(envelope(raw))
+        return handle_over_limit(session, agent, inbound_id, sender, too_much, received)
     message = parse_message(raw)
     classification = classify(message, agent.vocabulary)
     return handle_message(session, agent, inbound_id, message, classification, received)

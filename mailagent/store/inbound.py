@@ -14,6 +14,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
+from mailagent.logs import message_id_of
 from mailagent.sources.base import FetchedMessage
 from mailagent.store.models import Inbound, SourceState
 
@@ -36,7 +37,7 @@ def record(
     """The stored row for this message: found if seen before, else added (in the caller's
     transaction, with status "new" until `finish`)."""
     digest = hashlib.sha256(fetched.raw).hexdigest()
-    message_id = _message_id(fetched.raw)
+    message_id = message_id_of(fetched.raw)
     existing = session.exec(select(Inbound).where(Inbound.digest == digest)).first()
     if existing is None and message_id:
         existing = _done_with_same_id(session, source, message_id)
@@ -98,16 +99,6 @@ def read_through(engine: sa.Engine, source: str) -> datetime | None:
     with Session(engine) as session:
         state = session.get(SourceState, source)
     return state.last_seen_at if state is not None else None
-
-
-def _message_id(raw: bytes) -> str | None:
-    # A cheap header scan: the full parse comes later and must not be needed to store.
-    head = raw.split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0]
-    for line in head.splitlines():
-        if line[:11].lower() == b"message-id:":
-            value = line[11:].strip().decode("ascii", "replace")
-            return value[:998] or None
-    return None
 
 
 def link_to_case(session: Session, inbound_id: int, case_id: int | None) -> None:

@@ -53,6 +53,8 @@ class Inbound(SQLModel, table=True):
     reason: str | None = None
     case_id: int | None = Field(default=None, foreign_key="case.id", index=True)
     processed_at: datetime | None = _utc(nullable=True)
+    # When `mailagent purge` removed its raw bytes (the row stays, emptied).
+    purged_at: datetime | None = _utc(nullable=True)
 
 
 # The kinds of case that climb a council's ladder (the others are commendations and
@@ -267,6 +269,7 @@ class Outbound(SQLModel, table=True):
     refused: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     refused_at: datetime | None = _utc(nullable=True)
     requeued_at: datetime | None = _utc(nullable=True)
+    purged_at: datetime | None = _utc(nullable=True)  # raw bytes removed by `purge`
 
     @property
     def queued_since(self) -> datetime:
