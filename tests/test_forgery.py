@@ -109,8 +109,9 @@ def test_a_forged_iro_opens_nothing_and_the_iro_team_manager_is_told_once(
 ) -> None:
     desk = office()
     for minute in (1, 2):
+        sent = london(2026, 11, 2, 9, minute)  # two different emails
         desk.receive(forged(outlook_new(IRO, "[ESCALATE] Placement plan not started",
-                                        ESCALATION, at=OPENED), *M365_SPOOF))
+                                        ESCALATION, at=sent), *M365_SPOOF))
         report = desk.run(london(2026, 11, 2, 10, minute))
         assert report.quarantined == 1
         assert "authenticated" in reasons(report)[0] and "dmarc=fail" in reasons(report)[0]
@@ -147,8 +148,8 @@ def test_the_council_gateway_form_with_spoofed_headers_below_it(
     assert report.quarantined == 1 and "dmarc=fail" in reasons(report)[0]
     assert desk.case().status == "open" and desk.events("withdrawn") == []
     # The real IRO, vouched for by the gateway, withdraws it.
-    desk.receive(arrived(outlook_reply(escalation.row.raw, IRO, "#withdraw", at=LATER),
-                         *GATEWAY_PASS))
+    genuine = outlook_reply(escalation.row.raw, IRO, "#withdraw", at=london(2026, 11, 3, 9, 1))
+    desk.receive(arrived(genuine, *GATEWAY_PASS))
     desk.run(london(2026, 11, 3, 9, 5))
     assert desk.case().status == "withdrawn"
 

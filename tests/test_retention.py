@@ -132,3 +132,35 @@ def test_purge_from_the_command_line(tmp_path: Path) -> None:
         "2027-11-03T03:00:00+00:00", "purge", "--dry-run")
     assert "removed: raw mail removed from 1 received" in mailagent(
         "2027-11-03T03:00:00+00:00", "purge")
+
+
+def test_a_collective_alert_record_goes_with_everything_that_refers_to_it(desk: Desk) -> None:
+    """The alert's own rows (its clock, replies naming inbound emails, actions, stand-ins)
+    are removed in an order the database's foreign keys accept."""
+    from mailagent.store.models import AlertAction, AlertReply, CollectiveAlert, StandIn
+
+    closed = london(2026, 1, 5, 10)
+    with Session(desk.agent.engine) as session:
+        case = Case(ref="CA-2026-0001", kind="collective_alert", status="resolved",
+                    iro_email="iro1@example.test", opened_at=closed, closed_at=closed)
+        session.add(case)
+        session.flush()
+        mail = Inbound(digest="d" * 64, source="s", source_uid="1", raw=b"x", status="processed",
+                       received_at=closed, case_id=case.id)
+        session.add_all([mail, CollectiveAlert(case_id=case.id),
+                         StandIn(case_id=case.id, stage_id="s", absent_email="a@example.test",
+                                 deputy_email="b@example.test")])
+        session.flush()
+        session.add_all([
+            AlertReply(alert_id=case.id, at=closed, author="hos1@example.test", step="response",
+                       text="A plan.", inbound_id=mail.id),
+            AlertAction(alert_id=case.id, number=1, text="Panel", added_at=closed,
+                        added_by="hos1@example.test"),
+            CaseEvent(case_id=case.id, at=closed, kind="opened", inbound_id=mail.id),
+        ])
+        session.commit()
+    report = _purge(desk, london(2028, 2, 1, 3))
+    assert report.cases_deleted == 1
+    with Session(desk.agent.engine) as session:
+        for table in (Case, CollectiveAlert, AlertReply, AlertAction, StandIn, Inbound):
+            assert session.exec(select(table)).all() == [], table

@@ -20,18 +20,23 @@ from __future__ import annotations
 import calendar
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from mailagent.store.models import (
+    AlertAction,
+    AlertReply,
     Case,
     CaseEvent,
+    CollectiveAlert,
     ConversationRef,
     Inbound,
     MessageRef,
     Outbound,
     Participant,
+    StandIn,
 )
 
 UNSENT = ("queued", "sending")
@@ -111,14 +116,15 @@ def _empty(session: Session, table: type[Inbound] | type[Outbound], ids: list[in
 
 
 def _delete_cases(session: Session, ids: list[int]) -> None:
-    """A case and everything that hangs off it, children before parents."""
+    """A case and everything that hangs off it, each table before the ones it refers to."""
     for start in range(0, len(ids), 500):
         chunk = ids[start:start + 500]
-        for table in (CaseEvent, Participant, MessageRef, ConversationRef):
-            session.execute(sa.delete(table).where(table.case_id.in_(chunk)))  # type: ignore[attr-defined]
-        # The case's emails' rows go with it (long closed: nothing of it waits to be sent).
-        for mail in (Inbound, Outbound):
-            session.execute(sa.delete(mail).where(mail.case_id.in_(chunk)))  # type: ignore[union-attr]
-        for case in session.exec(select(Case).where(Case.id.in_(chunk))):  # type: ignore[union-attr]
-            session.delete(case)  # the ORM cascades to its stand-ins and alert
-        session.flush()
+        hanging: list[tuple[Any, Any]] = [
+            (CaseEvent, CaseEvent.case_id), (Participant, Participant.case_id),
+            (MessageRef, MessageRef.case_id), (ConversationRef, ConversationRef.case_id),
+            (StandIn, StandIn.case_id), (AlertReply, AlertReply.alert_id),
+            (AlertAction, AlertAction.alert_id), (CollectiveAlert, CollectiveAlert.case_id),
+            (Inbound, Inbound.case_id), (Outbound, Outbound.case_id), (Case, Case.id),
+        ]
+        for table, column in hanging:
+            session.execute(sa.delete(table).where(column.in_(chunk)))
