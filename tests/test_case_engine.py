@@ -687,7 +687,7 @@ def test_one_broken_case_does_not_stop_the_sweep_for_the_others(
     from mailagent.cases.kinds import KINDS
 
     open_case(desk)
-    open_case(desk, fields(child="654321"))
+    open_case(desk, fields(child="654321"), at=OPENED + timedelta(minutes=1))
     real = KINDS["escalation"].apply_due
 
     def broken_for_the_first(session, agent, case, step, now):  # type: ignore[no-untyped-def]
