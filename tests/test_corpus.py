@@ -1,8 +1,8 @@
 """Every email in tests/corpus gives exactly the `inspect` output beside it.
 
-Each NAME.eml has NAME.expected.json. To accept new output after a deliberate change, run
-with MAILAGENT_UPDATE_CORPUS=1 and read the diff of the .expected.json files before
-committing it.
+Each NAME.eml (or NAME.msg, an Outlook item) has NAME.expected.json. To accept new output
+after a deliberate change, run with MAILAGENT_UPDATE_CORPUS=1 and read the diff of the
+.expected.json files before committing it.
 """
 
 from __future__ import annotations
@@ -22,7 +22,8 @@ from tests.support import write_config
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT / "tests" / "corpus"
-EMAILS = sorted(CORPUS.glob("*.eml"))
+# Emails, and Outlook items (.msg files) as people drop them into the mailbox.
+EMAILS = sorted([*CORPUS.glob("*.eml"), *CORPUS.glob("*.msg")])
 UPDATE = os.environ.get("MAILAGENT_UPDATE_CORPUS") == "1"
 
 
@@ -48,6 +49,7 @@ def test_inspect_output_is_as_expected(eml: Path, vocab: Vocabulary) -> None:
 
 def test_every_email_has_an_expectation_and_every_expectation_an_email() -> None:
     emails = {p.stem for p in EMAILS}
+    assert len(emails) == len(EMAILS)
     expectations = {p.name.removesuffix(".expected.json") for p in CORPUS.glob("*.expected.json")}
     assert emails == expectations
     assert len(emails) >= 30

@@ -41,6 +41,8 @@ def handle_message(
     case record dates it so. (The emails it causes are dated when they are queued.)
     """
     _note_kind(session, inbound_id, cls.kind)
+    if msg.held:  # e.g. an Outlook item dropped into the mailbox: read, never acted on
+        return quarantined(msg.held)
     sender = (msg.from_addr or "").lower()
     if not sender:
         return quarantined("no sender address")

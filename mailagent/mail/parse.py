@@ -8,6 +8,9 @@ header). mail-parser's forensic helpers read the addresses and the date; `policy
 header registry decodes RFC 2047 words in the few headers we read. On the test corpus,
 `parse_message` reads about 3,300 messages a second against 2,800 for mail-parser alone.
 
+Outlook's formats are read by `outlook`: a .msg item for what it holds, but `held`; the
+text and attachments of TNEF (winmail.dat).
+
 Text is decoded by us rather than by mail-parser because mail-parser falls back to UTF-8
 with replacement characters, while council mail is far more often Windows-1252 mislabelled
 as UTF-8 or ISO-8859-1: we try the label, then UTF-8, then Windows-1252, and say so.
@@ -24,7 +27,7 @@ import email.policy
 import email.utils
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from email.message import Message
 
@@ -32,6 +35,7 @@ from mailparser.dates import parse_mail_date
 from mailparser.utils import get_addresses
 
 from mailagent.mail.html import html_to_text
+from mailagent.mail.outlook import ITEM_HELD, TNEF_TYPES, is_ole_file, read_item, read_tnef
 
 MAX_DEPTH = 40  # MIME nesting deeper than this is an attack, not an email
 _HEADER_FACTORY = email.policy.default.header_factory
@@ -94,6 +98,7 @@ class InboundMessage:
     content_type: str = "text/plain"
     report_type: str | None = None
     problems: tuple[str, ...] = ()
+    held: str | None = None  # why it must not be acted on however it reads (an Outlook item)
 
     @property
     def is_multipart_report(self) -> bool:
@@ -103,12 +108,21 @@ class InboundMessage:
 def parse_message(raw: bytes) -> InboundMessage:
     """Read one email; never raises, and reports what it could not read in `problems`."""
     try:
-        return _parse(bytes(raw))
+        return _parse_outlook_item(bytes(raw)) if is_ole_file(raw) else _parse(bytes(raw))
     except Exception as exc:  # a damaged email must still give a result
         return InboundMessage(
             raw=bytes(raw) if isinstance(raw, bytes | bytearray) else b"",
             problems=(f"the email could not be read ({type(exc).__name__})",),
         )
+
+
+def _parse_outlook_item(raw: bytes) -> InboundMessage:
+    """An Outlook item (.msg file) dropped into the mailbox: the email it holds, held."""
+    item = read_item(raw)
+    if item.email is None:
+        return InboundMessage(raw=raw, problems=(f"this is {item.problem}",), held=ITEM_HELD)
+    inner = _parse(item.email)
+    return replace(inner, raw=raw, problems=(item.problem, *inner.problems), held=ITEM_HELD)
 
 
 def _parse(raw: bytes) -> InboundMessage:
@@ -286,27 +300,27 @@ def _read_body(mime: Message, problems: list[str]) -> _Body:
     texts: list[str] = []
     htmls: list[str] = []
     attachments: list[Attachment] = []
+    tnef: list[Message] = []
     for index, part in _leaf_parts(mime, problems):
         if _is_body_text(part):
             decoded = _decode_text_part(part, index, problems)
             (htmls if part.get_content_subtype() == "html" else texts).append(decoded)
         else:
             attachments.append(_attachment(part))
+            tnef += [part] if part.get_content_type() in TNEF_TYPES else []
         _note_defects(part, problems)  # after decoding, which finds bad base64
+    from_tnef = bool(tnef) and not "".join(texts + htmls).strip()
+    if from_tnef:  # Outlook's rich text: the text is inside winmail.dat
+        inside = read_tnef(tnef[0])
+        texts, htmls = inside.texts, inside.htmls
+        problems += inside.problems  # says why, when there is no text
+        attachments += [Attachment(name, "application/octet-stream", size)
+                        for name, size in inside.attachments]
     html = "\n".join(htmls) if htmls else None
     text = "\n".join(texts) if texts else (html_to_text(html) if html else "")
-    if not text.strip():
-        problems.append(_why_no_text(attachments))
+    if not text.strip() and not from_tnef:
+        problems.append("the email has no text")
     return _Body(text, html, attachments)
-
-
-def _why_no_text(attachments: list[Attachment]) -> str:
-    if any(a.content_type == "application/ms-tnef" for a in attachments):
-        return (
-            "the text is inside a winmail.dat attachment, which cannot be read: "
-            "ask the sender to send in HTML or plain text"
-        )
-    return "the email has no text"
 
 
 def _leaf_parts(mime: Message, problems: list[str]) -> Iterator[tuple[int, Message]]:
