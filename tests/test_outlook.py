@@ -4,6 +4,7 @@ holds and never acted on; a winmail.dat (TNEF) gives its text and attachments.""
 from __future__ import annotations
 
 import base64
+import sys
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -76,6 +77,15 @@ def test_a_damaged_item_says_so() -> None:
     msg = parse_message(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00#resolved\n" * 100)
     assert msg.problems[0].startswith("this is an Outlook item (.msg file) that is damaged")
     assert msg.held is not None
+
+
+def test_without_the_outlook_extra_an_item_is_still_held_and_named(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "extract_msg", None)  # as if not installed
+    msg = parse_message((CORPUS / "outlook-item-dropped.msg").read_bytes())
+    assert msg.problems == ("this is an Outlook item (.msg file), which this installation "
+                            "cannot read (install mailagent[outlook])",)
+    assert msg.held is not None and HELD in msg.held
 
 
 @pytest.fixture

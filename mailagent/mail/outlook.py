@@ -2,10 +2,11 @@
 TNEF (the winmail.dat attachment of Outlook's "rich text" email).
 
 - A .msg file is an OLE compound document, not an email: someone saved an item from
-  Outlook and dropped it into the mailbox. extract-msg reads it into the email it holds
-  (the transport headers Outlook kept when it received the item, else headers made from
-  the item's properties), so `mailagent inspect` can say what it is; it carries no
-  receiving server's record of where it came from, so it is never acted on.
+  Outlook and dropped it into the mailbox. extract-msg (the optional `outlook` extra)
+  reads it into the email it holds (the transport headers Outlook kept when it received
+  the item, else headers made from the item's properties), so `mailagent inspect` can
+  say what it is; it carries no receiving server's record of where it came from, so it
+  is never acted on.
 - TNEF: Exchange sends Outlook's rich-text email with its text (plain, HTML, or compressed
   RTF) and its attachments inside winmail.dat. tnefparse reads it; compressed RTF is
   unpacked by compressed-rtf, the HTML or text that Outlook wraps in RTF is taken out by
@@ -52,8 +53,9 @@ def read_item(raw: bytes) -> Item:
     try:
         import extract_msg
         from extract_msg.exceptions import InvalidFileFormatError
-    except ImportError:  # pragma: no cover - a dependency of the package
-        return Item(None, "an Outlook item (.msg file), which this installation cannot read")
+    except ImportError:  # the optional `outlook` extra (GPL-3.0) is not installed
+        return Item(None, "an Outlook item (.msg file), which this installation cannot "
+                          "read (install mailagent[outlook])")
     try:
         item = extract_msg.openMsg(raw, strict=True, delayAttachments=True)
     except InvalidFileFormatError:
