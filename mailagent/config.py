@@ -225,8 +225,9 @@ class SmtpTransportSettings(_Section):
 
 
 class GraphTransportSettings(_GraphMailbox):
+    # No save_to_sent_items: sendMail with a MIME body (which keeps our Message-ID and
+    # threading headers) always saves a copy in Sent Items, so the key could not be honoured.
     kind: Literal["graph"]
-    save_to_sent_items: bool = True
 
 
 class EwsTransportSettings(_EwsMailbox):

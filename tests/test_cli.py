@@ -63,6 +63,12 @@ def test_rules_check_passes_on_the_shipped_rules() -> None:
     assert "all rules are valid" in result.output
 
 
+def test_rules_check_of_a_missing_folder_names_that_folder(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["rules", "check", str(tmp_path / "nowhere")])
+    assert result.exit_code == 1
+    assert result.output == f"{tmp_path / 'nowhere'}: there is no such folder\n"
+
+
 def test_run_refuses_invalid_rules(tmp_path: Path) -> None:
     rules = tmp_path / "rules"
     shutil.copytree(PROJECT_DIR / "rules", rules)

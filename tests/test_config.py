@@ -101,7 +101,10 @@ def test_relative_paths_are_taken_from_the_config_files_folder(
          'source.folder: is not a key for kind = "maildir" (it is for kind = "imap" or "graph")'),
         ("[transport]\nkind='smtp'\nhost='h'\nsave_to_sent_items=true\n",
          'transport.save_to_sent_items: is not a key for kind = "smtp" '
-         '(it is for kind = "graph" or "ews")'),
+         '(it is for kind = "ews")'),
+        ("[transport]\nkind='graph'\nsave_to_sent_items=false\n",
+         'transport.save_to_sent_items: is not a key for kind = "graph" '
+         '(it is for kind = "ews")'),
         ("[transport]\nkind='smtp'\nhost='h'\ncolour='red'\n",
          'transport.colour: is not a key for kind = "smtp"\n'),
         ("[source]\nhost='h'\n", "source: kind is required: one of maildir, imap, graph, ews"),

@@ -87,10 +87,13 @@ def _refuse_invalid_rules(settings: Settings) -> None:
         fail("mailagent will not start: the rules have problems:\n" + "\n".join(problems))
 
 
-def _rule_problems(settings: Settings, rules_dir: Path) -> list[str]:
+def _rule_problems(settings: Settings, rules_dir: Path, *, given: bool = False) -> list[str]:
+    """Problems with the rules; `given` when the folder was named on the command line."""
     from mailagent.policy.directory import load_directory
     from mailagent.policy.rules import check_rules
 
+    if given and not rules_dir.is_dir():
+        return [f"{rules_dir}: there is no such folder"]
     missing = [
         f"{settings.path or '<config>'}: {key}: there is no folder {folder} (a relative path "
         f"is taken from the config file's folder; `mailagent init` writes a starting one)"
@@ -173,7 +176,7 @@ def rules_check(
     """Validate ladders, tags, categories, roles and templates; one line per problem."""
     settings = settings_from(config)
     folder = rules_dir or settings.agent.rules_dir
-    problems = _rule_problems(settings, folder)
+    problems = _rule_problems(settings, folder, given=rules_dir is not None)
     for line in problems:
         typer.echo(line)
     if problems:
