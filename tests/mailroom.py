@@ -22,10 +22,11 @@ from tests.support import imap_source, smtp_transport
 
 class Mailroom:
     def __init__(self, servers: Any, tmp: Path, at: datetime, *, council: str = "leicestershire",
-                 database_url: str | None = None) -> None:
+                 database_url: str | None = None, **sections: Any) -> None:
         self.servers = servers
         self.desk = Desk(tmp, at, council=council, source=imap_source(servers),
-                         transport=smtp_transport(servers), database_url=database_url)
+                         transport=smtp_transport(servers), database_url=database_url,
+                         **sections)
         self._envelopes = 0
 
     @property

@@ -124,16 +124,24 @@ def test_a_forged_iro_opens_nothing_and_the_iro_team_manager_is_told_once(
     assert "Quarantine" in mailboxes.folder_names("agent")
 
 
+@pytest.mark.parametrize("settings, genuine, spoofed", [
+    (M365, INTERNAL, M365_SPOOF), (GATEWAY, GATEWAY_PASS, GATEWAY_FAIL)], ids=["m365", "rfc8601"])
 def test_a_forged_manager_response_is_not_the_stage_response(
-    office: Callable[..., Desk],
+    office: Callable[..., Desk], settings: dict[str, Any], genuine: tuple[str, ...],
+    spoofed: tuple[str, ...],
 ) -> None:
-    desk = office()
-    escalation = open_case(desk)
+    desk = office(settings)
+    escalation = open_case(desk, *genuine)
     reply = outlook_reply(escalation.row.raw, TM, "Placement search started.", at=LATER)
-    desk.receive(forged(reply, *M365_SPOOF))
+    desk.receive(forged(reply, *spoofed))
     report = desk.run(LATER)
-    assert report.quarantined == 1
+    assert report.quarantined == 1 and "dmarc=fail" in reasons(report)[0]
     assert desk.events("response") == [] and desk.case().stage_state == "awaiting_response"
+    # The team manager's own reply, vouched for, is the stage's response.
+    desk.receive(arrived(outlook_reply(escalation.row.raw, TM, "Placement search started.",
+                                       at=london(2026, 11, 3, 9, 1)), *genuine))
+    desk.run(london(2026, 11, 3, 9, 5))
+    assert len(desk.events("response")) == 1
 
 
 def test_the_council_gateway_form_with_spoofed_headers_below_it(

@@ -80,6 +80,16 @@ def emails_of(people: list[Person]) -> set[str]:
     return {p.email for p in people}
 
 
+def relayed_to(to: list[Person], cc: list[Person], author: str | None
+               ) -> tuple[list[Person], list[Person]]:
+    """Who is sent what `author` wrote: never the author (an auto-responder that does not
+    say it is one would answer its own words for ever), nobody twice; if only the copied
+    are left, they are the addressees."""
+    to = [p for p in to if p.email != author]
+    cc = [p for p in cc if p.email != author and p.email not in emails_of(to)]
+    return (to, cc) if to else (cc, [])
+
+
 def greet(people: list[Person]) -> str:
     return " and ".join(p.name for p in people) or "colleague"
 

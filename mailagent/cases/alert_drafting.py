@@ -269,9 +269,6 @@ def return_to_iros(session: Session, office: Office, case: Case, now: datetime, 
 
 def _pass_on(session: Session, office: Office, case: Case, to: list, cc: list, sender: str,
              text: str, now: datetime, inbound_id: int, *, why: str) -> None:
-    send(session, office, case, template=office.rules.collective_alert.templates.reply,
-         context=alert_context(office, case, recipient_name=greet(to), why=why,
-                               author_name=person(office, sender).name,
-                               reply_text=excerpt(text, 4000), plan=None),
-         to=to, cc=[p for p in cc if p.email not in emails_of(to)],
-         purpose="collective_reply", key=f"reply:{inbound_id}", now=now, automated=True)
+    alert_progress.tell(session, office, case, to, cc, now, key=f"reply:{inbound_id}",
+                        why=why, author=sender, reply_text=excerpt(text, 4000),
+                        with_plan=False)

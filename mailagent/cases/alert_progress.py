@@ -41,6 +41,7 @@ from mailagent.cases.alert_common import (
     local_day,
     person,
     raised_with,
+    relayed_to,
     reply_words,
     role_label,
     start_of,
@@ -69,8 +70,8 @@ def raise_alert(session: Session, office: Office, case: Case, now: datetime, *,
         session.add(case)
         record(session, case, "unaddressed", now, summary="Not raised: no one holds the "
                f"{role_label(alert_of(case).raise_to or '')} role now")
-        _tell(session, office, case, deciders(office, case), [], now, key="unaddressed",
-              why="unaddressed", author_name="", reply_text="")
+        tell(session, office, case, deciders(office, case), [], now, key="unaddressed",
+             why="unaddressed", author=None, reply_text="")
         return f"{case.ref}: not raised, no one to raise it with"
     sending = office.calendar.next_sending_time(now)
     raised_day = local_day(office, sending)
@@ -116,22 +117,26 @@ def on_raised_reply(session: Session, office: Office, case: Case, sender: str, t
     what = _WHAT[step] + (f" (reply to follow-up {answers})" if answers else "")
     record(session, case, step, now, actor=sender, inbound_id=inbound_id,
            summary=f"{what} from {name}; passed to {names(followers(office, case))}")
-    _tell(session, office, case, followers(office, case), drafter(office, case), now,
-          key=f"reply:{inbound_id}", why=step, author_name=name,
-          reply_text=excerpt(text, 4000))
+    tell(session, office, case, followers(office, case), drafter(office, case), now,
+         key=f"reply:{inbound_id}", why=step, author=sender, reply_text=excerpt(text, 4000))
     if answers:
         board_update(session, office, case, now, reply=reply)
     return f"{case.ref}: {what.lower()} from {name}"
 
 
-def _tell(session: Session, office: Office, case: Case, to: list, cc: list, now: datetime,
-          *, key: str, why: str, author_name: str, reply_text: str) -> None:
+def tell(session: Session, office: Office, case: Case, to: list, cc: list, now: datetime,
+         *, key: str, why: str, author: str | None, reply_text: str,
+         with_plan: bool = True) -> None:
+    """Pass on what `author` wrote about the alert (or, with no author, why it waits)."""
+    to, cc = relayed_to(to, cc, author)
+    if not to:
+        return
     send(session, office, case, template=office.rules.collective_alert.templates.reply,
          context=alert_context(office, case, recipient_name=greet(to), why=why,
-                               author_name=author_name, reply_text=reply_text,
-                               plan=plan_facts(office, case, now)),
-         to=to, cc=[p for p in cc if p.email not in emails_of(to)],
-         purpose="collective_reply", key=key, now=now, automated=True)
+                               author_name=person(office, author).name if author else "",
+                               reply_text=reply_text,
+                               plan=plan_facts(office, case, now) if with_plan else None),
+         to=to, cc=cc, purpose="collective_reply", key=key, now=now, automated=True)
 
 
 # -- time -----------------------------------------------------------------------------
