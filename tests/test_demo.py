@@ -14,7 +14,7 @@ def test_demo_shows_escalation_reply_automatic_escalation_and_resolution(tmp_pat
     told = "\n".join(lines)
     for step in (
         "opened ESC-2026-0001",
-        '"[ESC-2026-0001] Stage One - Team Manager: Escalation for child 123456, response by '
+        '"[ESC-2026-0001] Stage One - Team Manager: Escalation, response by '
         'Tue 29 Dec" to Tara Moss (copy: Sam Walker, Irene Reed)',
         '"[ESC-2026-0001] Reminder: response due by Tue 29 Dec',
         'Email held until Wed 30 Dec 09:00: "[ESC-2026-0001] Stage Two - Service Manager',

@@ -39,6 +39,7 @@ pytestmark = pytest.mark.servers
 IRENE = "Irene Reed <iro1@example.test>"
 IVAN = "Ivan Rowe <iro2@example.test>"
 CHILD_NAME = "Amelia"  # in the IRO's subject and text: never in a subject the agent writes
+CHILD_REF = "123456"  # the child's record number: in the emails' text, never a subject
 
 # Who holds each role for the North team in rules/directory.example.toml.
 NORTH = {
@@ -211,7 +212,8 @@ class Walk:
         assert a.inboxes == (set(e.to) | set(e.cc)) & users, a
         msg = a.msg
         assert a.subject.startswith(f"[{self.ref}] ")
-        assert CHILD_NAME.lower() not in a.subject.lower()
+        # A subject shows on lock screens and in mail traces: no child is named in it.
+        assert CHILD_NAME.lower() not in a.subject.lower() and CHILD_REF not in a.subject
         assert getaddresses([str(msg["From"])])[0][1] == MAILBOX
         assert str(msg["Reply-To"]) == MAILBOX
         assert str(msg["In-Reply-To"]) == self.root
@@ -247,7 +249,7 @@ class Walk:
         """The stage's email, and the same to those the ladder tells separately."""
         to, cc, notify = self.people(stage_id)
         name = self.ladder.stage(stage_id).name
-        subject = (f"[{self.ref}] {name}: {subject_kind} for child 123456, "
+        subject = (f"[{self.ref}] {name}: {subject_kind}, "
                    f"response by {short}")
         says = (f"Please respond by end of {deadline}.", "just reply to this email",
                 "The placement plan agreed at the review on 3 December has not been started.")
@@ -322,7 +324,7 @@ def walk_for(mailboxes, tmp_path: Path, monkeypatch) -> Iterator:  # type: ignor
 # -- Privacy: what the agent logged during each walk -----------------------------------------
 
 # The child's record number and name, and words from the emails' bodies.
-SENSITIVE = (CHILD_NAME, "123456", "placement plan agreed", "unsuitable placement",
+SENSITIVE = (CHILD_NAME, CHILD_REF, "placement plan agreed", "unsuitable placement",
              "missed school", "placement search")
 
 
@@ -363,7 +365,7 @@ def test_leicestershire_from_positive_challenge_to_resolution(walk_for) -> None:
         arrivals,
         *walk.stage_emails("positive_challenge", iro, "Monday 9 November 2026",
                            subject_kind="Positive challenge", short="Mon 9 Nov"),
-        Expect(f"[{walk.ref}] Received: Positive challenge for child 123456 is at "
+        Expect(f"[{walk.ref}] Received: Positive challenge is at "
                "Positive Challenge", {iro},
                says=("Sent to:             Sam Walker (social worker)",
                      "Copied to:           Tara Moss (team manager)",
@@ -388,8 +390,8 @@ def test_leicestershire_from_positive_challenge_to_resolution(walk_for) -> None:
         walk.escalated_notice("stage_1", "positive_challenge", iro, "Tuesday 17 November 2026",
                               automatic=False),
     )
-    stage_1 = find(mail, f"[{walk.ref}] Stage One - Team Manager: Escalation for child "
-                         "123456, response by Tue 17 Nov -> tm1")
+    stage_1 = find(mail, f"[{walk.ref}] Stage One - Team Manager: Escalation, "
+                         "response by Tue 17 Nov -> tm1")
     assert "Opened at Positive Challenge" in text_of(stage_1.msg)  # the history came along
     # Thursday: the Team Manager answers from Outlook (Reply All).
     mail = walk.check(
@@ -420,8 +422,8 @@ def test_leicestershire_from_positive_challenge_to_resolution(walk_for) -> None:
         walk.escalated_notice("stage_3", "stage_2", iro, "Monday 30 November 2026",
                               automatic=True),
     )
-    stage_3 = find(mail, f"[{walk.ref}] Stage Three - Head of Service: Escalation for child "
-                         "123456, response by Mon 30 Nov -> hos1")
+    stage_3 = find(mail, f"[{walk.ref}] Stage Three - Head of Service: Escalation, "
+                         "response by Mon 30 Nov -> hos1")
     history = text_of(stage_3.msg)
     for event in ("Opened at Positive Challenge", "Escalated by the IRO to Stage One",
                   "Response from Tara Moss", "Escalated by the IRO to Stage Two",
@@ -488,7 +490,7 @@ def test_brent_from_informal_discussion_to_the_chief_executive(walk_for) -> None
         arrivals,
         *walk.stage_emails("informal", iro, "Thursday 14 January 2027",
                            subject_kind="Positive challenge", short="Thu 14 Jan"),
-        Expect(f"[{walk.ref}] Received: Positive challenge for child 123456 is at Discussion "
+        Expect(f"[{walk.ref}] Received: Positive challenge is at Discussion "
                "with the social worker and supervisor", {iro},
                says=("Response due:        by end of Thursday 14 January 2027",), notice=True),
     )
@@ -517,7 +519,7 @@ def test_brent_from_informal_discussion_to_the_chief_executive(walk_for) -> None
         walk.escalated_notice("service_manager", "team_manager", iro,
                               "Thursday 28 January 2027", automatic=True),
     )
-    stage = find(mail, f"[{walk.ref}] Service Manager: Escalation for child 123456, "
+    stage = find(mail, f"[{walk.ref}] Service Manager: Escalation, "
                        "response by Thu 28 Jan -> sm1")
     mail = walk.check(
         walk.run(london(2027, 1, 22, 12, 5), outlook_reply(
@@ -552,7 +554,7 @@ def test_brent_from_informal_discussion_to_the_chief_executive(walk_for) -> None
                               "Tuesday 23 February 2027", automatic=False),
     )
     stage = find(mail, f"[{walk.ref}] Head of Service for Safeguarding & Quality Assurance: "
-                       "Escalation for child 123456, response by Tue 23 Feb -> hosqa")
+                       "Escalation, response by Tue 23 Feb -> hosqa")
     mail = walk.check(
         walk.run(london(2027, 2, 11, 16, 5), gmail_reply(
             stage.raw, "Helen Quayle <hosqa@example.test>", "I have written to the service.",
@@ -568,7 +570,7 @@ def test_brent_from_informal_discussion_to_the_chief_executive(walk_for) -> None
         walk.escalated_notice("operational_director", "hos_safeguarding_qa", iro,
                               "Friday 26 February 2027", automatic=False),
     )
-    stage = find(mail, f"[{walk.ref}] Operational Director: Escalation for child 123456, "
+    stage = find(mail, f"[{walk.ref}] Operational Director: Escalation, "
                        "response by Fri 26 Feb -> od1")
     # Monday 15 February: the Operational Director answers, and the whole process (20
     # working days from Friday 15 January) ended on Friday 12 February.
@@ -604,7 +606,7 @@ def test_brent_from_informal_discussion_to_the_chief_executive(walk_for) -> None
         walk.escalated_notice("chief_executive", "strategic_director", iro,
                               "Wednesday 17 March 2027", automatic=False),
     )
-    stage = find(mail, f"[{walk.ref}] Chief Executive: Escalation for child 123456, "
+    stage = find(mail, f"[{walk.ref}] Chief Executive: Escalation, "
                        "response by Wed 17 Mar -> ceo")
     mail = walk.check(
         walk.run(london(2027, 3, 8, 12, 5), gmail_reply(
@@ -638,7 +640,7 @@ def test_qa_issue_resolution_from_informal_to_the_director(walk_for) -> None:  #
         arrivals,
         *walk.stage_emails("informal", iro, "Monday 15 March 2027",
                            subject_kind="Positive challenge", short="Mon 15 Mar"),
-        Expect(f"[{walk.ref}] Received: Positive challenge for child 123456 is at Informal "
+        Expect(f"[{walk.ref}] Received: Positive challenge is at Informal "
                "Resolution", {iro}, says=("by end of Monday 15 March 2027",), notice=True),
     )
     stage = find(mail, f"[{walk.ref}] Informal Resolution")
@@ -686,8 +688,8 @@ def test_qa_issue_resolution_from_informal_to_the_director(walk_for) -> None:  #
         walk.escalated_notice("dispute_3", "dispute_2", iro, "Thursday 8 April 2027",
                               automatic=True),
     )
-    stage = find(mail, f"[{walk.ref}] Formal Dispute Level 3 - Deputy Director: Escalation "
-                       "for child 123456, response by Thu 8 Apr -> dd1")
+    stage = find(mail, f"[{walk.ref}] Formal Dispute Level 3 - Deputy Director: Escalation, "
+                       "response by Thu 8 Apr -> dd1")
     # 20 working days from Thursday 4 March ended on Monday 5 April: the manager is told.
     walk.check(
         walk.run(london(2027, 4, 6, 9, 0)),
@@ -753,7 +755,7 @@ def test_no_answer_escalates_on_the_right_working_day_across_christmas(walk_for)
     walk.check(
         arrivals,
         *walk.stage_emails("stage_1", iro, "Tuesday 29 December 2026", short="Tue 29 Dec"),
-        Expect(f"[{walk.ref}] Received: Escalation for child 123456 is at Stage One - Team "
+        Expect(f"[{walk.ref}] Received: Escalation is at Stage One - Team "
                "Manager", {iro}, says=("by end of Tuesday 29 December 2026",
                                        "Whole process due:   by end of Wednesday 20 January 2027"),
                notice=True),
