@@ -260,6 +260,17 @@ def test_unreachable_stage(rules_copy: Path, directory: Directory, templates_dir
         ("qa-issue-resolution", 'name = "Formal Issue Resolution"\n', "\n",
          "stages[1].name: required, but missing"),
         ("qa-issue-resolution", "[[stages]]", "[[stages]\n", "not valid TOML: "),
+        # The steps beside the ladder.
+        ("brent", 'stages = ["service_manager"', 'stages = ["service_manger"',
+         "tracking.stages[0]: no stage 'service_manger'"),
+        ("qa-issue-resolution", 'from = "team_manager"', 'from = "Team Manager"',
+         "team_learning.from: 'Team Manager' is not a role name"),
+        ("leicestershire", "remind_working_days = 3", "remind_working_days = 0",
+         "cafcass.referral.remind_working_days: must be >= 1"),
+        ("leicestershire", '[challenge_meeting]\nnotify = ["safeguarding_service_manager"]',
+         "[challenge_meeting]\nnotify = []", "challenge_meeting.notify: must not be empty"),
+        ("leicestershire", "[legal_advice]\n", "[legal_advice]\nsources = []\n",
+         "legal_advice.sources: unknown key"),
     ],
 )  # fmt: skip
 def test_other_breaks_name_the_file_and_key(
@@ -278,6 +289,30 @@ def test_other_breaks_name_the_file_and_key(
     assert lines[0].startswith(f"{file}: {expected}")
     with pytest.raises(RulesError):
         load_rules(rules_copy)
+
+
+@pytest.mark.parametrize(
+    ("ladder", "old", "new", "key"),
+    [
+        ("brent", 'by = "principal_officer_rep"', 'by = "po"', "tracking.by"),
+        ("leicestershire", 'notify = ["safeguarding_service_manager"]\ncc = ["iro_manager"]\n'
+         'policy = "The IRO and', 'notify = ["sm"]\ncc = ["iro_manager"]\npolicy = "The IRO and',
+         "challenge_meeting.notify[0]"),
+        ("qa-issue-resolution", 'from = "team_manager"', 'from = "tm"', "team_learning.from"),
+    ],
+)  # fmt: skip
+def test_steps_beside_the_ladder_name_known_roles(
+    rules_copy: Path, directory: Directory, templates_dir: Path, ladder: str, old: str,
+    new: str, key: str,
+) -> None:
+    """A role the directory does not define is found by `rules check` (the directory is
+    not part of the rules, so loading them alone cannot know it)."""
+    file = rules_copy / "ladders" / f"{ladder}.toml"
+    edit(file, old, new)
+    role = new.split('"')[1]
+    assert [str(p) for p in check_rules(rules_copy, directory, templates_dir)] == [
+        f"{file}: {key}: unknown role {role!r}: the directory does not define it"
+    ]
 
 
 @pytest.mark.parametrize(
@@ -331,7 +366,7 @@ def test_no_ladders(rules_copy: Path, templates_dir: Path) -> None:
 def test_every_problem_is_reported_not_just_the_first(
     rules_copy: Path, directory: Directory, templates_dir: Path
 ) -> None:
-    edit(rules_copy / "ladders" / "brent.toml", "working_days = 3", "working_days = -3")
+    edit(rules_copy / "ladders" / "brent.toml", "\nworking_days = 3", "\nworking_days = -3")
     edit(rules_copy / "ladders" / "leicestershire.toml", 'to = "team_manager"', 'to = "tm"')
     edit(rules_copy / "commendation.toml", '"commendation_ack"', '"thanks"')
     lines = check_rules(rules_copy, directory, templates_dir)

@@ -13,7 +13,7 @@ from datetime import datetime
 
 from sqlmodel import Session
 
-from mailagent.cases import collective, commendations, opening, replies, steps
+from mailagent.cases import collective, commendations, opening, replies, side_routes, steps
 from mailagent.cases.match import Match
 from mailagent.cases.office import Office
 from mailagent.cases.outcome import Outcome
@@ -53,9 +53,34 @@ def _plain_step(office: Office, case: Case, step: str) -> str:
     return step.replace("_", " ")
 
 
+def _escalation_email(session: Session, office: Office, case: Case, match: Match,
+                      msg: InboundMessage, cls: Classification, now: datetime,
+                      inbound_id: int) -> Outcome:
+    """The steps beside the ladder take their commands and answers; the ladder the rest."""
+    return side_routes.on_email(session, office, case, match, msg, cls, now, inbound_id,
+                                then=replies.on_escalation_email)
+
+
+def _escalation_due(office: Office, case: Case, now: datetime) -> list[str]:
+    return steps.due_steps(office, case, now) + side_routes.due_steps(office, case, now)
+
+
+def _escalation_apply(session: Session, office: Office, case: Case, step: str,
+                      now: datetime) -> str:
+    if side_routes.is_side_step(step):
+        return side_routes.apply_due(session, office, case, step, now)
+    return steps.apply_due(session, office, case, step, now)
+
+
+def _escalation_describe(office: Office, case: Case, step: str) -> str:
+    if side_routes.is_side_step(step):
+        return side_routes.describe_due(step)
+    return steps.describe_due(office, case, step)
+
+
 _ESCALATION = dict(
-    open=opening.open_from_email, on_email=replies.on_escalation_email,
-    due_steps=steps.due_steps, apply_due=steps.apply_due, describe_due=steps.describe_due,
+    open=opening.open_from_email, on_email=_escalation_email,
+    due_steps=_escalation_due, apply_due=_escalation_apply, describe_due=_escalation_describe,
     has_stages=True,
 )
 

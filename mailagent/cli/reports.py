@@ -134,8 +134,10 @@ def challenge_meeting(
             typer.echo(render_pack(pack, "txt", _templates(agent)))
             return
         write_pack(pack, out, _templates(agent))
+    referred = (f", and {len(pack.referred_cases)} referred outside the stages"
+                if pack.referred_cases else "")
     typer.echo(f"wrote {out}: {len(pack.open_cases)} open and "
-               f"{len(pack.closed_cases)} closed cases for {pack.month.label}")
+               f"{len(pack.closed_cases)} closed cases for {pack.month.label}{referred}")
 
 
 @report_app.command("quarterly")

@@ -12,6 +12,13 @@ from typing import Literal, get_args
 from pydantic import Field
 
 from mailagent.policy.schema import Identifier, PlanType, Problem, Role, RulesModel, Template
+from mailagent.policy.side_routes import (
+    CafcassReferralSteps,
+    ChallengeMeetingRoute,
+    LegalAdviceRoute,
+    TeamLearningRoute,
+    TrackingRoute,
+)
 
 TemplatePurpose = Literal[
     "acknowledgment",
@@ -128,6 +135,7 @@ class CafcassRoute(RulesModel):
     prerequisites: tuple[Prerequisite, ...] = ()
     checklist: tuple[str, ...] = ()
     notify: tuple[Role, ...] = ()
+    referral: CafcassReferralSteps = CafcassReferralSteps()
 
 
 class Ladder(RulesModel):
@@ -144,6 +152,11 @@ class Ladder(RulesModel):
     bypass: tuple[Identifier, ...] | None = None
     templates: LadderTemplates = LadderTemplates()
     cafcass: CafcassRoute | None = None
+    # Steps beside the stages (`mailagent.policy.side_routes`).
+    challenge_meeting: ChallengeMeetingRoute | None = None
+    legal_advice: LegalAdviceRoute | None = None
+    tracking: TrackingRoute | None = None
+    team_learning: TeamLearningRoute | None = None
     stages: tuple[Stage, ...] = Field(min_length=1)
 
     @property
@@ -238,6 +251,9 @@ def _link_problems(ladder: Ladder, file: str) -> list[Problem]:
         for field in ("next", "fallback_to")
     ]
     links += [(f"bypass[{j}]", target) for j, target in enumerate(ladder.bypass or ())]
+    if ladder.tracking is not None:
+        links += [(f"tracking.stages[{j}]", target)
+                  for j, target in enumerate(ladder.tracking.stages)]
     problems += [
         Problem(file, key, f"no stage {target!r}")
         for key, target in links

@@ -196,8 +196,9 @@ def _references(value: object, key: str = "") -> Iterator[tuple[str, RoleRef | T
     if isinstance(value, RoleRef | TemplateRef):
         yield key, value
     elif isinstance(value, BaseModel):
-        for name in type(value).model_fields:
-            yield from _references(getattr(value, name), f"{key}.{name}" if key else name)
+        for name, field in type(value).model_fields.items():
+            label = field.alias or name  # the key as the file spells it
+            yield from _references(getattr(value, name), f"{key}.{label}" if key else label)
     elif isinstance(value, tuple):
         for i, item in enumerate(value):
             yield from _references(item, f"{key}[{i}]")

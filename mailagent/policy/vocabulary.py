@@ -46,6 +46,7 @@ ArgKind = Literal["none", "days", "stage", "text"]
 COMMAND_NAMES = (
     "resolved", "escalate", "extend", "withdraw", "cafcass", "note", "pause", "resume",
     "revised", "agree", "return", "raise", "action", "done",
+    "challenge-meeting", "legal-advice", "cafcass-meeting", "cafcass-referred",
 )
 FieldScope = Literal["tag", "command"]
 

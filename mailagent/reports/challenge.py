@@ -6,6 +6,10 @@ the month's pack when it was at a senior stage (see `history.is_senior`) at any 
 the month. Each case shows where it stands at the month's end (or now, for the current
 month): still at a senior stage, or closed in the month, with its timescales, the IRO's
 issue and the steps so far, each manager's reply shown in their own words (an excerpt).
+Cases the IRO escalated to the meeting outside the escalation process ("where immediate
+oversight is required", `#challenge-meeting`) are shown apart, with the IRO's reason, from
+the month they were referred while they are open; every case shows whether independent
+legal advice is being sought and where a CAFCASS referral stands.
 Children appear by record number only.
 """
 
@@ -102,6 +106,12 @@ class PackCase:
     outcome: str
     learning: str
     steps: tuple[Step, ...]
+    # Beside the ladder (as at the pack's end): referred for immediate oversight, legal
+    # advice sought, a CAFCASS referral's conditions; each in words, "" if none.
+    referred_on: date | None = None
+    referred_reason: str = ""
+    legal_advice: str = ""
+    cafcass_words: str = ""
 
 
 @dataclass(frozen=True)
@@ -113,10 +123,12 @@ class ChallengePack:
     generated_at: datetime
     open_cases: tuple[PackCase, ...]
     closed_cases: tuple[PackCase, ...]
+    # Escalated to the meeting outside the escalation process, shown apart.
+    referred_cases: tuple[PackCase, ...] = ()
 
     @property
     def empty(self) -> bool:
-        return not (self.open_cases or self.closed_cases)
+        return not (self.open_cases or self.closed_cases or self.referred_cases)
 
 
 def month_bounds(agent: Agent, month: Month) -> tuple[datetime, datetime]:
@@ -132,14 +144,17 @@ def build_pack(session: Session, agent: Agent, month: Month, now: datetime) -> C
     as_at = min(end, now)
     candidates = history.ladder_cases_open_during(session, start, end)
     events = history.events_by_case(session, [c.id for c in candidates if c.id is not None])
-    open_cases, closed_cases = [], []
+    open_cases, closed_cases, referred = [], [], []
     for case in candidates:
         ladder = _ladder(agent, case)
         story = history.read_story(case, events.get(case.id or 0, []), ladder, as_at)
-        if not story.senior_during(ladder, start, as_at):
+        outside = case.oversight is not None and case.oversight.challenge_meeting_at is not None \
+            and case.oversight.challenge_meeting_at < as_at
+        if not outside and not story.senior_during(ladder, start, as_at):
             continue
         item = pack_case(agent, story, events.get(case.id or 0, []), as_at)
-        (open_cases if story.status == "open" else closed_cases).append(item)
+        group = referred if outside else open_cases if story.status == "open" else closed_cases
+        group.append(item)
     return ChallengePack(
         month=month,
         council=agent.rules.ladders[agent.ladder_id].council,
@@ -148,6 +163,7 @@ def build_pack(session: Session, agent: Agent, month: Month, now: datetime) -> C
         generated_at=now,
         open_cases=tuple(open_cases),
         closed_cases=tuple(closed_cases),
+        referred_cases=tuple(referred),
     )
 
 
@@ -183,7 +199,35 @@ def pack_case(agent: Agent, story: CaseStory, events: list[Any], as_at: datetime
                  said=excerpt(str(e.detail.get("text") or ""), EXCERPT_CHARS))
             for e in events if e.at <= as_at and e.detail.get("summary")
         ),
+        **beside_the_ladder(agent, case, as_at),
     )
+
+
+def beside_the_ladder(agent: Agent, case: Case, as_at: datetime) -> dict[str, Any]:
+    """The challenge-meeting referral, legal advice and CAFCASS, as they stood at `as_at`."""
+    cal, found, cafcass = agent.calendar, case.oversight, case.cafcass
+
+    def by(at: datetime | None) -> date | None:
+        return local_day(cal, at) if at is not None and at <= as_at else None
+
+    words: dict[str, Any] = {}
+    if found is not None and by(found.challenge_meeting_at):
+        words["referred_on"] = by(found.challenge_meeting_at)
+        words["referred_reason"] = found.challenge_meeting_reason or ""
+    if found is not None and (since := by(found.legal_advice_at)):
+        words["legal_advice"] = (f"Independent legal advice being sought since {_short(since)}: "
+                                 f"{found.legal_advice_from or ''}")
+    if cafcass is not None and (considered := by(cafcass.considered_at)):
+        parts = [f"Referral being considered since {_short(considered)}"]
+        if cafcass.meeting_held_on and by(cafcass.meeting_recorded_at):
+            parts.append(f"the meeting before it held on {_short(cafcass.meeting_held_on)}: "
+                         f"{excerpt(cafcass.meeting_outcome or '', EXCERPT_CHARS)}")
+        elif by(cafcass.meeting_asked_at):
+            parts.append("the meeting before it not yet recorded as held")
+        if referred := by(cafcass.referred_at):
+            parts.append(f"referred on {_short(referred)}")
+        words["cafcass_words"] = "; ".join(parts)
+    return words
 
 
 def _where(agent: Agent, story: CaseStory, as_at: datetime) -> str:

@@ -124,6 +124,7 @@ class CaseStory:
     responses: tuple[datetime, ...]
     cafcass: bool
     process_breach: bool
+    as_at: datetime  # the instant it was read as at
 
     @property
     def highest(self) -> StageVisit | None:
@@ -205,6 +206,7 @@ def read_story(case: Case, events: Sequence[CaseEvent], ladder: Ladder,
         responses=tuple(responses),
         cafcass=cafcass,
         process_breach=breach,
+        as_at=as_at,
     )
 
 

@@ -120,6 +120,9 @@ class CaseRow:
     working_days: int | None
     outcome: str
     learning: str
+    team_learning: str = ""  # the social work team's key learning points (QA policy)
+    tracked_on: date | None = None  # first at a stage the tracking record starts at
+    tracking_acknowledged: date | None = None  # by the keeper of the tracking record
 
     @property
     def resolution(self) -> str:
@@ -146,7 +149,22 @@ CASE_COLUMNS: tuple[tuple[str, str], ...] = (
     ("Working days to resolution", "working_days"),
     ("Outcome", "outcome"),
     ("Learning", "learning"),
+    ("Team's learning", "team_learning"),
 )
+
+
+def case_columns(ladder: Any) -> tuple[tuple[str, str], ...]:
+    """The case list's columns for a ladder: with a `[tracking]` record (Brent's
+    spreadsheet), the date the dispute reached its first tracked stage and the date its
+    keeper acknowledged it, after the date raised."""
+    if ladder.tracking is None:
+        return CASE_COLUMNS
+    first = ladder.stage(ladder.tracking.stages[0]).name
+    keeper = ladder.tracking.by.replace("_", " ")
+    extra = (("Date raised with the " + first, "tracked_on"),
+             (f"Acknowledged ({keeper})", "tracking_acknowledged"))
+    at = [title for title, _ in CASE_COLUMNS].index("Date raised") + 1
+    return CASE_COLUMNS[:at] + extra + CASE_COLUMNS[at:]
 
 
 @dataclass(frozen=True)
@@ -188,6 +206,7 @@ class QuarterlyReport:
     responses: tuple[LevelResponses, ...]
     commendations: tuple[OtherCase, ...]
     alerts: tuple[AlertProgress, ...]
+    columns: tuple[tuple[str, str], ...] = CASE_COLUMNS  # the case list's (title, attribute)
 
     @property
     def whole(self) -> PlanFigures:
@@ -261,6 +280,7 @@ def build_quarterly(session: Session, agent: Agent, quarter: Quarter,
         responses=levels,
         commendations=_others(session, agent, start, end, "commendation"),
         alerts=alerts_during(session, agent, start, end, as_at),
+        columns=case_columns(ladder),
     )
 
 
@@ -286,6 +306,9 @@ def case_row(agent: Agent, story: CaseStory) -> CaseRow:
     if story.status == "resolved" and story.closed_at is not None:
         working_days = history.working_days_taken(cal, case.opened_at, story.closed_at)
     last_response = story.last_response_at
+    tracking = agent.rules.ladders[agent.ladder_id].tracking
+    tracked = [v for v in story.visits if tracking and v.stage_id in tracking.stages]
+    acknowledged = case.tracking.acknowledged_at if case.tracking else None
     return CaseRow(
         ref=case.ref,
         child_ref=case.child_ref or "",
@@ -305,6 +328,11 @@ def case_row(agent: Agent, story: CaseStory) -> CaseRow:
         working_days=working_days,
         outcome=case.outcome or "" if story.status != "open" else "",
         learning=case.learning or "" if story.status != "open" else "",
+        team_learning=case.team_learning or "" if case.team_learning_at and (
+            case.team_learning_at <= story.as_at) else "",
+        tracked_on=local_day(cal, tracked[0].started_at) if tracked else None,
+        tracking_acknowledged=local_day(cal, acknowledged)
+        if acknowledged and acknowledged <= story.as_at else None,
     )
 
 

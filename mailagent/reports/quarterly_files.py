@@ -11,7 +11,7 @@ from typing import Any
 
 from mailagent.private import make_private
 from mailagent.reports import charts
-from mailagent.reports.quarterly import CASE_COLUMNS, CaseRow, QuarterlyReport, ReportProblem
+from mailagent.reports.quarterly import CaseRow, QuarterlyReport, ReportProblem
 from mailagent.reports.quarterly_figures import Breakdown
 from mailagent.reports.render import SHIPPED, render_report
 from mailagent.reports.workbook import write_workbook
@@ -43,11 +43,11 @@ def write_csv(report: QuarterlyReport, path: Path) -> None:
     """One row per case, the Brent spreadsheet's columns first; dates as YYYY-MM-DD."""
     with path.open("w", newline="", encoding="utf-8-sig") as handle:
         out = csv.writer(handle)
-        out.writerow([title for title, _ in CASE_COLUMNS])
+        out.writerow([title for title, _ in report.columns])
         for row in report.rows:
             out.writerow(["" if (v := _cell(row, attr)) is None else
                           v.isoformat() if isinstance(v, date) else v
-                          for _, attr in CASE_COLUMNS])
+                          for _, attr in report.columns])
 
 
 def write_xlsx(report: QuarterlyReport, path: Path) -> None:

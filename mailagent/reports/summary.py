@@ -2,7 +2,8 @@
 
 At the configured local time on working days: what is due today and on the next working
 day, what is overdue and by how many working days, responses waiting for an IRO's decision,
-whole-process clocks over their limit, cases at Head of Service level and above, and what
+whole-process clocks over their limit, cases at Head of Service level and above, cases on
+the challenge meeting, with legal advice sought or a CAFCASS referral considered, and what
 happened since the last summary (new cases, resolutions, commendations), with collective
 alerts and suggested themes when `mailagent.cases.collective` provides them.
 
@@ -114,6 +115,8 @@ def build_summary(session: Session, agent: Agent, now: datetime, *,
                 facts.process_breaches()),
         Section("senior", "At Head of Service level and above (stages 3 and 4)", "info",
                 facts.senior()),
+        Section("oversight", "Challenge meeting, legal advice and CAFCASS", "warn",
+                facts.oversight()),
         Section("new", "New since the last summary", "info", facts.opened_since(since)),
         Section("closed", "Resolved or withdrawn since the last summary", "good",
                 facts.closed_since(since)),

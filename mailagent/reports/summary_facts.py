@@ -133,6 +133,36 @@ class Facts:
             lines.append(self._line(case, "; ".join(p for p in (since, state) if p)))
         return tuple(lines)
 
+    def oversight(self) -> tuple[Line, ...]:
+        """Cases with oversight beside the ladder: on the challenge meeting, independent
+        legal advice sought, a CAFCASS referral considered or made, a tracking record not
+        yet acknowledged."""
+        lines = []
+        for case in self.open:
+            notes = []
+            found, cafcass, tracked = case.oversight, case.cafcass, case.tracking
+            if found is not None and found.challenge_meeting_at is not None:
+                notes.append("on the challenge meeting since "
+                             + short_day(local_day(self.cal, found.challenge_meeting_at)))
+            if found is not None and found.legal_advice_at is not None:
+                notes.append("independent legal advice sought since "
+                             + short_day(local_day(self.cal, found.legal_advice_at)))
+            if cafcass is not None and cafcass.referred_at is not None:
+                notes.append("referred to CAFCASS "
+                             + short_day(local_day(self.cal, cafcass.referred_at)))
+            elif cafcass is not None and cafcass.considered_at is not None:
+                meeting = (f", meeting held {short_day(cafcass.meeting_held_on)}"
+                           if cafcass.meeting_held_on else
+                           ", meeting not yet recorded" if cafcass.meeting_asked_at else "")
+                notes.append("CAFCASS referral being considered since "
+                             f"{short_day(local_day(self.cal, cafcass.considered_at))}{meeting}")
+            if tracked is not None and tracked.acknowledged_at is None:
+                notes.append("not yet acknowledged for the tracking record (asked "
+                             f"{short_day(local_day(self.cal, tracked.asked_at))})")
+            if notes:
+                lines.append(self._line(case, "; ".join(notes)))
+        return tuple(lines)
+
     def opened_since(self, since: datetime) -> tuple[Line, ...]:
         query = select(Case).where(
             Case.opened_at >= since, Case.opened_at < self.now,

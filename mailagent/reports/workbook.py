@@ -19,7 +19,7 @@ import xlsxwriter
 from xlsxwriter.workbook import Workbook
 from xlsxwriter.worksheet import Worksheet
 
-from mailagent.reports.quarterly import CASE_COLUMNS, OtherCase, QuarterlyReport
+from mailagent.reports.quarterly import OtherCase, QuarterlyReport
 from mailagent.reports.quarterly_figures import Breakdown
 
 COLOURS = {"Resolved": "#107C10", "Withdrawn": "#8A8886", "Open": "#D29200",
@@ -28,7 +28,8 @@ COLOURS = {"Resolved": "#107C10", "Withdrawn": "#8A8886", "Open": "#D29200",
 WIDTHS = {"Reference": 15, "Child record number": 12, "Plan": 6, "Type": 16, "Team": 26,
           "IRO": 16, "Category": 22, "Matter": 50, "Date raised": 12,
           "Highest level reached": 30, "Date of response": 12, "Resolution": 34,
-          "Date closed": 12, "Working days to resolution": 12, "Outcome": 40, "Learning": 40}
+          "Date closed": 12, "Working days to resolution": 12, "Outcome": 40, "Learning": 40,
+          "Team's learning": 40}
 
 
 def write_workbook(report: QuarterlyReport, path: Path) -> None:
@@ -116,11 +117,11 @@ def _number(sheet: Worksheet, row: int, col: int, value: Any, style: Any) -> Non
 
 def _cases(book: Workbook, report: QuarterlyReport, styles: dict) -> None:
     sheet = book.add_worksheet("Cases")
-    for col, (title, _) in enumerate(CASE_COLUMNS):
+    for col, (title, _) in enumerate(report.columns):
         sheet.write(0, col, title, styles["header"])
         sheet.set_column(col, col, WIDTHS.get(title, 14))
     for r, row in enumerate(report.rows, start=1):
-        for col, (_, attribute) in enumerate(CASE_COLUMNS):
+        for col, (_, attribute) in enumerate(report.columns):
             value = getattr(row, attribute)
             if value is None or value == "":
                 sheet.write_blank(r, col, None, styles["top"])
@@ -131,7 +132,7 @@ def _cases(book: Workbook, report: QuarterlyReport, styles: dict) -> None:
             else:
                 sheet.write_string(r, col, str(value), styles["wrap"])
     sheet.freeze_panes(1, 1)
-    sheet.autofilter(0, 0, max(1, len(report.rows)), len(CASE_COLUMNS) - 1)
+    sheet.autofilter(0, 0, max(1, len(report.rows)), len(report.columns) - 1)
 
 
 def _breakdown(book: Workbook, name: str, parts: tuple[Breakdown, ...],

@@ -106,9 +106,22 @@ class Case(SQLModel, table=True):
     reminded_for: datetime | None = _utc(nullable=True)  # the deadline last reminded of
     process_breach_at: datetime | None = _utc(nullable=True)
 
+    # QA policy: "the IRO/CPC and the social work team complete the 'Outcome of issue
+    # requiring resolution' and 'Key learning points'": the team's, asked for at resolution.
+    team_learning_asked_at: datetime | None = _utc(nullable=True)
+    team_learning: str | None = Field(default=None, sa_column=Column(sa.Text, nullable=True))
+    team_learning_by: str | None = Field(default=None, max_length=320)
+    team_learning_at: datetime | None = _utc(nullable=True)
+
     stand_ins: list["StandIn"] = Relationship(
         sa_relationship_kwargs={"cascade": "all, delete-orphan", "order_by": "StandIn.id"})
     alert: Optional["CollectiveAlert"] = Relationship(
+        sa_relationship_kwargs={"uselist": False, "cascade": "all, delete-orphan"})
+    oversight: Optional["CaseOversight"] = Relationship(
+        sa_relationship_kwargs={"uselist": False, "cascade": "all, delete-orphan"})
+    cafcass: Optional["CafcassReferral"] = Relationship(
+        sa_relationship_kwargs={"uselist": False, "cascade": "all, delete-orphan"})
+    tracking: Optional["TrackingRecord"] = Relationship(
         sa_relationship_kwargs={"uselist": False, "cascade": "all, delete-orphan"})
 
 
@@ -197,6 +210,56 @@ class AlertAction(SQLModel, table=True):
     added_by: str = Field(max_length=320)
     done_at: datetime | None = _utc(nullable=True)
     done_by: str | None = Field(default=None, max_length=320)
+
+
+class CaseOversight(SQLModel, table=True):
+    """Senior oversight sought beside the ladder: the case referred to the monthly challenge
+    meeting outside the escalation process, independent legal advice being sought."""
+
+    __tablename__ = "case_oversight"
+
+    case_id: int = Field(foreign_key="case.id", primary_key=True)
+    challenge_meeting_at: datetime | None = _utc(nullable=True)
+    challenge_meeting_by: str | None = Field(default=None, max_length=320)
+    challenge_meeting_reason: str | None = Field(default=None,
+                                                 sa_column=Column(sa.Text, nullable=True))
+    legal_advice_at: datetime | None = _utc(nullable=True)
+    legal_advice_by: str | None = Field(default=None, max_length=320)
+    legal_advice_from: str | None = Field(default=None, sa_column=Column(sa.Text, nullable=True))
+
+
+class CafcassReferral(SQLModel, table=True):
+    """A CAFCASS referral's conditions and the referral: considered (the IRO's #cafcass),
+    the meeting that must come first asked for, reminded, held; the referral made, with the
+    words the IRO recorded in the child's record."""
+
+    __tablename__ = "cafcass_referral"
+
+    case_id: int = Field(foreign_key="case.id", primary_key=True)
+    considered_at: datetime | None = _utc(nullable=True)
+    meeting_asked_at: datetime | None = _utc(nullable=True)
+    meeting_reminded_at: datetime | None = _utc(nullable=True)
+    meeting_held_on: date | None = None
+    meeting_outcome: str | None = Field(default=None, sa_column=Column(sa.Text, nullable=True))
+    meeting_recorded_at: datetime | None = _utc(nullable=True)
+    meeting_recorded_by: str | None = Field(default=None, max_length=320)
+    step_text: str | None = Field(default=None, sa_column=Column(sa.Text, nullable=True))
+    referred_at: datetime | None = _utc(nullable=True)
+    referred_by: str | None = Field(default=None, max_length=320)
+
+
+class TrackingRecord(SQLModel, table=True):
+    """A council's tracking record of a dispute (Brent's spreadsheet): who keeps it was asked
+    at a stage to acknowledge it, reminded, and acknowledged."""
+
+    __tablename__ = "tracking_record"
+
+    case_id: int = Field(foreign_key="case.id", primary_key=True)
+    stage_id: str = Field(max_length=100)
+    asked_at: datetime = _utc()
+    reminded_at: datetime | None = _utc(nullable=True)
+    acknowledged_at: datetime | None = _utc(nullable=True)
+    acknowledged_by: str | None = Field(default=None, max_length=320)
 
 
 class CaseEvent(SQLModel, table=True):
