@@ -266,11 +266,13 @@ def test_cafcass_for_a_looked_after_child_sends_the_checklist(desk: Desk) -> Non
     escalation = open_case(desk)
     desk.receive(gmail_reply(escalation.row.raw, IRO, "#cafcass", at=london(2026, 11, 3, 9)))
     desk.run(london(2026, 11, 3, 9, 5))
-    notice = desk.one("cafcass")
+    sent = desk.new()
+    notice = desk.one("cafcass", sent)
     assert notice.to == ["iro1@example.test"]
-    # The ladder's notify roles and the roles of the meeting required before a referral.
-    assert set(notice.cc) == {"manager@example.test", "ssm@example.test", "ad1@example.test",
-                              "hos1@example.test", "hosqa@example.test"}
+    # The ladder's notify roles; those who must meet first are asked in their own email.
+    assert set(notice.cc) == {"manager@example.test", "ssm@example.test"}
+    meeting = desk.one("cafcass_meeting_request", sent)
+    assert set(meeting.to) == {"ad1@example.test", "hos1@example.test", "hosqa@example.test"}
     assert "A report by the IRO explaining why" in notice.text
     assert "court reference number" in notice.text
     assert "Meeting with the Assistant Director" in notice.text

@@ -205,7 +205,8 @@ def copy_rules(tmp_path: Path) -> Path:
         ("commands.toml", "[done]", "[finished]",
          Problem("commands.toml", "finished", "not a command mailagent carries out (they are: "
                  "resolved, escalate, extend, withdraw, cafcass, note, pause, resume, revised, "
-                 "agree, return, raise, action, done); to give a command another word, use its "
+                 "agree, return, raise, action, done, challenge-meeting, legal-advice, "
+                 "cafcass-meeting, cafcass-referred); to give a command another word, use its "
                  "aliases")),
         ("categories.toml", 'id = "drift"', 'id = "placement"',
          Problem("categories.toml", "categories[6].id", "'placement' is used twice")),

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from mailagent.policy import side_routes
 from mailagent.policy.directory import Directory, load_directory
 from mailagent.policy.ladder import TEMPLATE_PURPOSES
 from mailagent.policy.rules import (
@@ -28,6 +29,9 @@ TEMPLATE_NAMES = [
     *TEMPLATE_PURPOSES,
     *CollectiveAlertTemplates().model_dump().values(),
     *CommendationTemplates().model_dump().values(),
+    *(name for model in (side_routes.ChallengeMeetingRoute, side_routes.LegalAdviceRoute,
+                         side_routes.CafcassReferralSteps, side_routes.TrackingRoute,
+                         side_routes.TeamLearningRoute) for name in model.TEMPLATES),
 ]
 
 
@@ -73,6 +77,9 @@ def test_template_names_are_the_agreed_ones() -> None:
         "collective_board_update", "collective_overdue", "collective_resolved",
         "collective_returned",
         "commendation", "commendation_ack",
+        "challenge_meeting_notice", "legal_advice_notice", "cafcass_meeting_request",
+        "cafcass_meeting_reminder", "cafcass_referred_notice", "tracking_request",
+        "tracking_reminder", "team_learning_request",
     ]  # fmt: skip
 
 
@@ -582,3 +589,30 @@ def test_csv_needs_its_columns(tmp_path: Path) -> None:
     path = write_directory(tmp_path, "email,name\nsw1@example.test,Sam\n", "people.csv")
     with pytest.raises(RulesError, match="missing columns: role, team, absent, deputy, manager"):
         load_directory(path)
+
+
+def test_readme_documents_each_key_of_the_steps_beside_the_stages() -> None:
+    """rules/README.md names every key a council may write in the steps' tables."""
+    readme = (RULES / "README.md").read_text(encoding="utf-8")
+    models = (side_routes.ChallengeMeetingRoute, side_routes.LegalAdviceRoute,
+              side_routes.CafcassReferralSteps, side_routes.TrackingRoute,
+              side_routes.TeamLearningRoute)
+    for model in models:
+        for name, field in model.model_fields.items():
+            assert f"| `{field.alias or name}` |" in readme, (model.__name__, name)
+    for table in ("[challenge_meeting]", "[legal_advice]", "[cafcass.referral]", "[tracking]",
+                  "[team_learning]"):
+        assert f"`{table}`" in readme, table
+    for command in ("#challenge-meeting", "#legal-advice", "#cafcass-meeting",
+                    "#cafcass-referred"):
+        assert f"| `{command}" in readme, command
+
+
+def test_a_step_beside_the_stages_needs_its_templates(
+    rules_copy: Path, directory: Directory, templates_dir: Path
+) -> None:
+    (templates_dir / "tracking_reminder.txt.j2").unlink()
+    assert [str(p) for p in check_rules(rules_copy, directory, templates_dir)] == [
+        f"{rules_copy / 'ladders' / 'brent.toml'}: tracking: tracking_reminder.txt.j2 not in "
+        f"{templates_dir}"
+    ]

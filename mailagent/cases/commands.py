@@ -233,10 +233,15 @@ def cafcass(session: Session, office: Office, case: Case, now: datetime, *, acto
     stage = ladder.stage(case.stage_id)
     record(session, case, "cafcass", now, actor=actor, stage_id=stage.id,
            summary="CAFCASS referral being considered")
-    notify_roles = [*route.notify, *(r for p in route.prerequisites for r in p.roles)]
+    # Those who must meet first are asked in their own email (`cafcass.follow`); those to
+    # be told are copied here.
+    notify_roles = [*route.notify,
+                    *(r for p in route.prerequisites if p.action == "notify" for r in p.roles)]
     context = case_context(
         session, office, case, ladder,
         prerequisites=[p.text for p in route.prerequisites], checklist=list(route.checklist),
+        record_step=route.referral.record_step or "",
+        meeting_first=any(p.action == "meeting" for p in route.prerequisites),
     )
     send(session, office, case, template=ladder.template_for(stage.id, "cafcass_referral"),
          context=context, to=iro_of(office, case), cc=people_for(office, case, notify_roles),

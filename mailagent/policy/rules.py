@@ -196,6 +196,8 @@ def _references(value: object, key: str = "") -> Iterator[tuple[str, RoleRef | T
     if isinstance(value, RoleRef | TemplateRef):
         yield key, value
     elif isinstance(value, BaseModel):
+        for name in getattr(value, "TEMPLATES", ()):  # a step's emails, by fixed names
+            yield key, TemplateRef(name)
         for name, field in type(value).model_fields.items():
             label = field.alias or name  # the key as the file spells it
             yield from _references(getattr(value, name), f"{key}.{label}" if key else label)

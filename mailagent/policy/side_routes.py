@@ -3,10 +3,13 @@ challenge meeting, independent legal advice, the conditions of a CAFCASS referra
 tracking record a council keeps of its disputes, and the social work team's learning.
 
 Each is an optional table in `rules/ladders/<id>.toml`, documented for council officers in
-`rules/README.md`; a ladder without the table does not offer the step.
+`rules/README.md`; a ladder without the table does not offer the step. Each step's emails
+have fixed template names (`TEMPLATES`), which `rules check` looks for when a ladder offers it.
 """
 
 from __future__ import annotations
+
+from typing import ClassVar
 
 from pydantic import Field
 
@@ -18,6 +21,8 @@ class ChallengeMeetingRoute(RulesModel):
     outside the ladder ("where immediate oversight is required"); `notify` are told, `cc`
     copied (the IRO always is), with `policy`, the policy's sentence, quoted."""
 
+    TEMPLATES: ClassVar[tuple[str, ...]] = ("challenge_meeting_notice",)
+
     notify: tuple[Role, ...] = Field(min_length=1)
     cc: tuple[Role, ...] = ()
     policy: str = ""
@@ -27,6 +32,8 @@ class LegalAdviceRoute(RulesModel):
     """`[legal_advice]`: the IRO records that independent legal advice is being sought, and
     from whom (`advice_from` lists the usual sources, for the emails); `notify` are told,
     `cc` copied (the IRO always is); with no `notify`, it is recorded only."""
+
+    TEMPLATES: ClassVar[tuple[str, ...]] = ("legal_advice_notice",)
 
     notify: tuple[Role, ...] = ()
     cc: tuple[Role, ...] = ()
@@ -42,6 +49,9 @@ class CafcassReferralSteps(RulesModel):
     wrote in the child's record (the policy's words say what). When it goes, `notify` are
     told and `cc` copied (the IRO always is), with `policy` quoted: why they are told."""
 
+    TEMPLATES: ClassVar[tuple[str, ...]] = ("cafcass_meeting_request", "cafcass_meeting_reminder",
+                                           "cafcass_referred_notice")
+
     record_step: str | None = None
     meeting_policy: str = ""
     remind_working_days: int = Field(default=3, ge=1)
@@ -55,6 +65,8 @@ class TrackingRoute(RulesModel):
     the `tasks` the policy gives them, and reminded every `remind_working_days` until they
     do; the quarterly case list keeps the tracking record's columns."""
 
+    TEMPLATES: ClassVar[tuple[str, ...]] = ("tracking_request", "tracking_reminder")
+
     stages: tuple[Identifier, ...] = Field(min_length=1)
     by: Role
     tasks: tuple[str, ...] = ()
@@ -66,6 +78,8 @@ class TeamLearningRoute(RulesModel):
     """`[team_learning]`: when a case is resolved, the `from` role is asked for the social
     work team's key learning points, filed beside the IRO's; `cc` copied (the IRO always
     is)."""
+
+    TEMPLATES: ClassVar[tuple[str, ...]] = ("team_learning_request",)
 
     from_role: Role = Field(alias="from")
     cc: tuple[Role, ...] = ()
