@@ -61,7 +61,7 @@ def on_email(session: Session, office: Office, case: Case, match: Match, msg: In
     mine = [c for c in cls.commands if c.name in COMMANDS]
     for command in mine:
         try:
-            _check_may(office, case, sender)
+            commands.check_may(office, case, command, sender)
             if case.status != "open":
                 raise CaseRefused(f"{case.ref} is already {case.status}")
             COMMANDS[command.name](session, office, case, command, now, sender, inbound_id)
@@ -81,12 +81,6 @@ def on_email(session: Session, office: Office, case: Case, match: Match, msg: In
                        inbound_id)
     follow(session, office, case, now)
     return outcome
-
-
-def _check_may(office: Office, case: Case, sender: str) -> None:
-    allowed = {p.email for p in people_for(office, case, list(commands.MAY_COMMAND))}
-    if sender not in allowed | {case.iro_email}:
-        raise CaseRefused("only the case's IRO (or their manager) can do this")
 
 
 def follow(session: Session, office: Office, case: Case, now: datetime) -> list[str]:

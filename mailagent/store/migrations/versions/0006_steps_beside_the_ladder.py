@@ -2,8 +2,8 @@
 legal advice (case_oversight), a CAFCASS referral's conditions (cafcass_referral), a
 council's tracking record (tracking_record), and the social work team's learning points.
 
-Revision ID: 0005
-Revises: 0004
+Revision ID: 0006
+Revises: 0005
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from alembic import op
 
 from mailagent.store.models import UtcDateTime
 
-revision = "0005"
-down_revision = "0004"
+revision = "0006"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 
