@@ -518,9 +518,20 @@ def test_brent_from_informal_discussion_to_the_chief_executive(walk_for) -> None
                            short="Thu 28 Jan"),
         walk.escalated_notice("service_manager", "team_manager", iro,
                               "Thursday 28 January 2027", automatic=True),
+        # "... the Review, Engagement & Participation Principal Officer, who will acknowledge
+        # the receipt of the complaint / Dispute and will inform the LAC review administrator"
+        Expect(f"[{walk.ref}] Dispute at Service Manager: please acknowledge and record it",
+               {"po1@example.test"}, {iro},
+               says=("inform the LAC review administrator (BIBS)",
+                     "Raised with Service Manager: Thursday 21 January 2027")),
     )
     stage = find(mail, f"[{walk.ref}] Service Manager: Escalation, "
                        "response by Thu 28 Jan -> sm1")
+    # The Principal Officer acknowledges it: nothing more is asked of them.
+    walk.check(walk.run(london(2027, 1, 22, 11, 5), outlook_reply(
+        find(mail, f"[{walk.ref}] Dispute at Service Manager: please acknowledge and record "
+                   "it -> po1@example.test").raw,
+        "Priya Okafor <po1@example.test>", "Received; BIBS informed.", at=london(2027, 1, 22, 11))))
     mail = walk.check(
         walk.run(london(2027, 1, 22, 12, 5), outlook_reply(
             stage.raw, "Sean Mills <sm1@example.test>", "Funding is agreed in principle.",
@@ -730,6 +741,9 @@ def test_qa_issue_resolution_from_informal_to_the_director(walk_for) -> None:  #
         walk.resolved("dispute_4", iro),
         Expect(f"[{walk.ref}] Please record the outcome and learning", {iro},
                says=("Outcome:", "Learning:"), notice=True),
+        # 5.1: "the IRO/CPC and the social work team complete ... 'Key learning points'"
+        Expect(f"[{walk.ref}] Resolved: the team's key learning points, please",
+               {"tm1@example.test"}, {iro}, says=("'Key learning points'",)),
     )
     walk.check(walk.run(london(2027, 4, 16, 9, 5), gmail_reply(
         find(mail, f"[{walk.ref}] Please record").raw, IVAN,

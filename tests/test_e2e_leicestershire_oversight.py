@@ -164,6 +164,8 @@ def test_cafcass_referral_waits_for_the_meeting(room: Mailroom) -> None:
         ack, IRENE, "#cafcass-referred\nRecorded: The matter is escalating to CAFCASS.",
         at=london(2026, 11, 4, 12))), "command_refused")
     assert people(refused) == ({IRO}, set())
+    # The subject names the command only: what the IRO wrote about the child stays inside.
+    assert refused.subject == f"[{REF}] Could not #cafcass-referred"
     assert "cannot be recorded yet: Meeting with the Assistant Director" in refused.text
     assert "must first be recorded as held: reply #cafcass-meeting" in refused.text
     # Three working days after it was asked for, Friday 6 November: the IRO is reminded.

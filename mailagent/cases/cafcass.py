@@ -26,7 +26,7 @@ from sqlmodel import Session, select
 from mailagent.cases.notify import case_context, send
 from mailagent.cases.office import Office
 from mailagent.cases.outcome import CaseRefused
-from mailagent.cases.recipients import iro_of, names, people_for
+from mailagent.cases.recipients import greeting, iro_of, names, people_for
 from mailagent.cases.timeline import record
 from mailagent.mail.fields import Command, parse_date
 from mailagent.policy.ladder import CafcassRoute, Prerequisite
@@ -80,7 +80,7 @@ def follow(session: Session, office: Office, case: Case, now: datetime) -> list[
            summary=f"Meeting before any CAFCASS referral asked of {names(members)}")
     copied = iro_of(office, case) + people_for(office, case, ["iro_manager"])
     send(session, office, case, template="cafcass_meeting_request",
-         context=_context(session, office, case, route, recipient_name=_greet(members),
+         context=_context(session, office, case, route, recipient_name=greeting(members),
                           policy_quote=route.referral.meeting_policy),
          to=members, cc=copied, purpose="cafcass_meeting_request", key="cafcass_meeting",
          now=now, working_hours=True)
@@ -108,7 +108,7 @@ def remind(session: Session, office: Office, case: Case, now: datetime) -> str:
            summary="IRO reminded: the meeting before a CAFCASS referral is not yet recorded")
     send(session, office, case, template=REMINDER,
          context=_context(session, office, case, route,
-                          recipient_name=_greet(iro_of(office, case)),
+                          recipient_name=greeting(iro_of(office, case)),
                           asked_text=office.calendar.format_day(
                               _day(office, referral.meeting_asked_at or now))),
          to=iro_of(office, case), cc=people_for(office, case, ["iro_manager"]),
@@ -179,7 +179,7 @@ def referred(session: Session, office: Office, case: Case, command: Command, now
         copied = [p for p in people_for(office, case, list(route.referral.cc))
                   + iro_of(office, case) if p.email not in {t.email for t in told}]
         send(session, office, case, template="cafcass_referred_notice",
-             context=_context(session, office, case, route, recipient_name=_greet(told),
+             context=_context(session, office, case, route, recipient_name=greeting(told),
                               policy_quote=route.referral.policy),
              to=told, cc=copied, purpose="cafcass_referred_notice", key="cafcass_referred",
              now=now, working_hours=True, automated=True)
@@ -217,9 +217,6 @@ def _context(session: Session, office: Office, case: Case, route: CafcassRoute,
         **extra,
     )
 
-
-def _greet(people: list) -> str:  # type: ignore[type-arg]
-    return " and ".join(p.name for p in people) or "colleague"
 
 
 def _day(office: Office, at: datetime) -> date:

@@ -23,9 +23,8 @@ from sqlmodel import Session
 from mailagent.cases.notify import case_context, send
 from mailagent.cases.office import Office
 from mailagent.cases.outcome import CaseRefused
-from mailagent.cases.recipients import iro_of, names, people_for
+from mailagent.cases.recipients import greeting, iro_of, names, people_for
 from mailagent.cases.timeline import record
-from mailagent.policy.directory import Person
 from mailagent.store.models import Case, CaseOversight
 
 MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
@@ -92,14 +91,11 @@ def _tell(session: Session, office: Office, case: Case, notify: tuple[str, ...],
     copied = [p for p in people_for(office, case, list(cc)) + iro_of(office, case)
               if p.email not in {t.email for t in told}]
     ladder = office.ladder_of(case)
-    context = case_context(session, office, case, ladder, recipient_name=_greet(told),
+    context = case_context(session, office, case, ladder, recipient_name=greeting(told),
                            told_names=names(told), **extra)
     send(session, office, case, template=template, context=context, to=told, cc=copied,
          purpose=template, key=key, now=now, working_hours=True, automated=True)
 
-
-def _greet(people: list[Person]) -> str:
-    return " and ".join(p.name for p in people) or "colleague"
 
 
 def _day(office: Office, at: datetime) -> date:

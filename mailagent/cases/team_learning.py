@@ -20,7 +20,7 @@ from sqlmodel import Session
 from mailagent.cases.notify import case_context, send
 from mailagent.cases.office import Office
 from mailagent.cases.outcome import Outcome
-from mailagent.cases.recipients import iro_of, people_for
+from mailagent.cases.recipients import greeting, iro_of, people_for
 from mailagent.cases.timeline import record
 from mailagent.mail.classify import Classification
 from mailagent.mail.fields import parse_fields
@@ -42,7 +42,7 @@ def follow(session: Session, office: Office, case: Case, now: datetime) -> list[
     copied = [p for p in people_for(office, case, list(route.cc)) + iro_of(office, case)
               if p.email not in {t.email for t in team}]
     context = case_context(session, office, case, office.ladder_of(case),
-                           recipient_name=" and ".join(p.name for p in team),
+                           recipient_name=greeting(team),
                            policy_quote=route.policy, case_outcome=case.outcome or "")
     send(session, office, case, template="team_learning_request", context=context, to=team,
          cc=copied, purpose="team_learning_request", key="team_learning", now=now,

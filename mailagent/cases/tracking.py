@@ -25,7 +25,7 @@ from mailagent.cases.cafcass import after_working_days
 from mailagent.cases.notify import case_context, send
 from mailagent.cases.office import Office
 from mailagent.cases.outcome import Outcome
-from mailagent.cases.recipients import iro_of, people_for
+from mailagent.cases.recipients import greeting, iro_of, people_for
 from mailagent.cases.timeline import record
 from mailagent.policy.directory import Person
 from mailagent.store.models import Case, TrackingRecord
@@ -97,7 +97,7 @@ def _send(session: Session, office: Office, case: Case, keepers: list[Person], n
     ladder = office.ladder_of(case)
     stage = ladder.stage(case.tracking.stage_id)
     context = case_context(
-        session, office, case, ladder, recipient_name=" and ".join(p.name for p in keepers),
+        session, office, case, ladder, recipient_name=greeting(keepers),
         tasks=list(route.tasks), tracked_stage=stage.name, policy_quote=route.policy,
         tracked_on=office.calendar.format_day(
             case.tracking.asked_at.astimezone(office.calendar.tz).date()),
