@@ -237,7 +237,7 @@ class _XOAuth2Bridge(_LmtpBridge):
         )
 
 
-class _Controller(Controller):
+class AnyPortController(Controller):
     """aiosmtpd's Controller on a port the OS picks (port=0), so parallel runs never clash."""
 
     def _trigger_server(self) -> None:
@@ -247,8 +247,9 @@ class _Controller(Controller):
         super()._trigger_server()
 
 
-def _start_smtp(handler: _LmtpBridge, **smtp_kwargs: Any) -> _Controller:
-    controller = _Controller(handler, hostname=HOST, port=0, auth_require_tls=False, **smtp_kwargs)
+def _start_smtp(handler: _LmtpBridge, **smtp_kwargs: Any) -> AnyPortController:
+    controller = AnyPortController(handler, hostname=HOST, port=0, auth_require_tls=False,
+                                   **smtp_kwargs)
     controller.start()
     return controller
 

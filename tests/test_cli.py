@@ -119,7 +119,7 @@ def test_sweep_dry_run_changes_nothing(tmp_path: Path, now: str) -> None:
 def test_run_once_waits_for_no_one_while_a_daemon_holds_the_mailbox(tmp_path: Path) -> None:
     from mailagent.app import build_agent
     from mailagent.config import load_settings
-    from mailagent.runners.daemon import instance_lock
+    from mailagent.runners.instance import instance_lock
 
     config = _config(tmp_path)
     agent = build_agent(load_settings(config))

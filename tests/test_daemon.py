@@ -24,15 +24,16 @@ from mailagent.app import Agent, build_agent
 from mailagent.clock import FixedClock
 from mailagent.config import load_settings
 from mailagent.runners.daemon import (
-    AlreadyRunning,
     DailyJob,
+    Watcher,
     _scheduler,
     default_daily_jobs,
-    describe_daemon,
-    instance_lock,
     run_forever,
 )
+from mailagent.runners.instance import AlreadyRunning, InstanceLock, instance_lock
+from mailagent.runners.outages import Outages
 from mailagent.runners.pipeline import run_once
+from mailagent.runners.state import StateFile, describe_daemon
 from mailagent.store.db import create_db_engine
 from mailagent.store.models import Inbound, Outbound
 from tests.running import daemon_running, doing, wait_until
@@ -158,7 +159,9 @@ def test_the_purge_and_the_daily_summary_are_scheduled_at_their_local_times(tmp_
         purge, job = default_daily_jobs(agent)
         assert (purge.name, purge.at) == ("purge", dt_time(2, 30))
         assert (job.name, job.at) == ("daily_summary", dt_time(8, 0))
-        scheduled = _scheduler(agent, threading.Lock(), [job]).get_job("daily_summary")
+        watcher = Watcher(agent, threading.Lock(), InstanceLock(), StateFile(tmp_path / "s", ""),
+                          Outages())
+        scheduled = _scheduler(agent, watcher, [job]).get_job("daily_summary")
         assert str(scheduled.trigger) == "cron[hour='8', minute='0']"
         assert str(scheduled.trigger.timezone) == "Europe/London"
     finally:

@@ -13,7 +13,13 @@ from typing import Annotated
 import typer
 
 from mailagent.cli import outbox, reports
-from mailagent.cli.common import fail, open_agent, settings_from, setup_logging
+from mailagent.cli.common import (
+    FaultsInOneLine,
+    fail,
+    open_agent,
+    settings_from,
+    setup_logging,
+)
 from mailagent.cli.options import ConfigOption
 from mailagent.config import Settings
 from mailagent.private import restrict_umask
@@ -22,6 +28,7 @@ app = typer.Typer(
     help="Tracks IRO and CP chair escalations up a council's management ladder by email.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    cls=FaultsInOneLine,
 )
 db_app = typer.Typer(help="The database.", no_args_is_help=True)
 rules_app = typer.Typer(
@@ -51,34 +58,46 @@ def run(
                      "for it before giving up.", min=0),
     ] = 0.0,
 ) -> None:
-    """Watch the mailbox, apply deadlines and send email (the long-running job)."""
-    from mailagent.runners.daemon import AlreadyRunning, instance_lock, run_forever
-    from mailagent.runners.pipeline import run_once
+    """Watch the mailbox, apply deadlines and send email (the long-running job).
+
+    The long-running job waits out a database or mailbox that is down, at start or later;
+    `--once` reports it in one line and exits with status 4, for cron to run it again."""
+    from mailagent.runners.daemon import serve
+    from mailagent.runners.instance import AlreadyRunning
+    from mailagent.store.db import where
 
     settings = settings_from(config)
     setup_logging(settings)
     _refuse_invalid_rules(settings)
-    agent = open_agent(settings)
     try:
         if once:
-            # Even one pass holds the mailbox, so cron and a running daemon never both act.
-            with instance_lock(agent, wait_seconds=wait_for_lock):
-                report = run_once(agent)
-            delivery = report.delivery
-            # A quiet pass says nothing, so that cron mails the operator only when it matters.
-            if report.fetched or delivery.sent or delivery.retrying or delivery.failed:
-                typer.echo(
-                    f"fetched {report.fetched}, processed {report.processed}, "
-                    f"quarantined {report.quarantined}, already seen {report.duplicates}; "
-                    f"sent {delivery.sent}, retrying {delivery.retrying}, "
-                    f"failed {delivery.failed}"
-                )
+            _one_pass(settings, wait_for_lock)
         else:
-            run_forever(agent, lock_wait_seconds=wait_for_lock)
+            serve(lambda: open_agent(settings), database=where(settings.database.url),
+                  lock_wait_seconds=wait_for_lock)
     except AlreadyRunning as exc:
         fail(str(exc), code=3)
+
+
+def _one_pass(settings: Settings, wait_for_lock: float) -> None:
+    from mailagent.runners.instance import instance_lock
+    from mailagent.runners.pipeline import run_once
+
+    agent = open_agent(settings)
+    try:
+        # Even one pass holds the mailbox, so cron and a running daemon never both act.
+        with instance_lock(agent, wait_seconds=wait_for_lock):
+            report = run_once(agent)
     finally:
         agent.close()
+    delivery = report.delivery
+    # A quiet pass says nothing, so that cron mails the operator only when it matters.
+    if report.fetched or delivery.sent or delivery.retrying or delivery.failed:
+        typer.echo(
+            f"fetched {report.fetched}, processed {report.processed}, "
+            f"quarantined {report.quarantined}, already seen {report.duplicates}; "
+            f"sent {delivery.sent}, retrying {delivery.retrying}, failed {delivery.failed}"
+        )
 
 
 def _refuse_invalid_rules(settings: Settings) -> None:

@@ -10,7 +10,7 @@ from sqlmodel import Session, func, select
 from mailagent.app import Agent, data_path
 from mailagent.config import FilesTransportSettings, MaildirSourceSettings, Settings
 from mailagent.private import exposed, tree
-from mailagent.runners.daemon import STATE_FILE, describe_daemon
+from mailagent.runners.state import STATE_FILE, describe_daemon
 from mailagent.store.models import Case, Inbound, Outbound, SourceState
 
 

@@ -4,42 +4,36 @@ The watcher reads the mailbox, processes what arrived and sends what is queued, 
 for mail: IMAP IDLE wakes it within a second of a new message; every backend is also read
 every `poll_seconds` whatever the push said. It waits in one-second slices so that SIGTERM
 is noticed at once; SIGTERM lets the message in hand finish, then the process exits
-cleanly. A mailbox that cannot be reached is tried again after a backoff that doubles from
-about a second up to five minutes, with jitter so a fleet does not reconnect in step.
+cleanly. At start it reads the mail that waited while it was down before it applies what
+fell due meanwhile.
 
 An APScheduler 3 scheduler runs the sweep (reminders, escalations, follow-ups) every few
-minutes, the outbox retries every minute, and any daily job (the summary) at its local time.
-One lock serialises all work, so a sweep never races a message on the same case.
+minutes, the outbox every minute, and any daily job (the summary) at its local time. One
+lock serialises all work, so a sweep never races a message on the same case.
 
-Only one instance may act on a mailbox: it holds a PostgreSQL advisory lock (checked every
-minute, since the lock dies with its connection) or, with SQLite, a lock file. A second
-instance exits with a message saying so, or waits if asked to.
-
-What the daemon is doing is written to `daemon.json` in the data folder for `status`.
+The process outlives outages: a database or mailbox that cannot be reached (at start, or
+later: PostgreSQL restarted, SQLite locked by another program, a disk full, the mail server
+down, a password refused) is reported in one line and waited out with backoff (`outages`);
+nothing is lost meanwhile, because mail waits on the server and queued email in the outbox.
+Only one instance acts on a mailbox (`instance`): a second one exits with status 3.
 """
 
 from __future__ import annotations
 
-import contextlib
-import json
 import logging
-import os
-import random
 import signal
 import threading
 import time
-import zlib
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from datetime import time as clock_time
-from pathlib import Path
 
-import sqlalchemy as sa
 from apscheduler.schedulers.background import BackgroundScheduler
-from filelock import FileLock, Timeout
 
 from mailagent.app import Agent, data_path
+from mailagent.runners.instance import AlreadyRunning, InstanceLock, take_instance_lock
+from mailagent.runners.outages import Outages, backoff, fault, retrying, wait_out
 from mailagent.runners.pipeline import (
     SWEEP_INTERVAL,
     PassReport,
@@ -48,25 +42,14 @@ from mailagent.runners.pipeline import (
     process_mailbox,
 )
 from mailagent.runners.purge import purge
+from mailagent.runners.state import STATE_FILE, StateFile
 from mailagent.runners.sweep import sweep
-from mailagent.sources.base import SourceError
+from mailagent.store.db import where
 
 log = logging.getLogger(__name__)
 
 OUTBOX_MINUTES = 1
 WAIT_SLICE_SECONDS = 1.0  # how soon a stop request is noticed while waiting for mail
-FIRST_BACKOFF_SECONDS = 1.0
-MAX_BACKOFF_SECONDS = 300.0
-LOCK_CHECK_SECONDS = 60.0
-STATE_FILE = "daemon.json"
-
-
-class AlreadyRunning(Exception):
-    """Another instance holds the mailbox."""
-
-
-class LostLock(Exception):
-    """The instance lock was lost (the database connection holding it dropped)."""
 
 
 @dataclass(frozen=True)
@@ -97,6 +80,34 @@ def default_daily_jobs(agent: Agent) -> list[DailyJob]:
     return jobs
 
 
+def stop_on_signals(stopping: threading.Event) -> None:
+    """SIGTERM (systemd's stop) and SIGINT set `stopping`: the work in hand finishes."""
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stopping.set())
+
+
+def serve(
+    build: Callable[[], Agent], *, database: str, lock_wait_seconds: float = 0.0,
+    stopping: threading.Event | None = None,
+) -> None:
+    """The service (`mailagent run`): build the agent, waiting out a database that is down
+    at start (the schema is brought up to date at each start), then `run_forever`. SIGTERM
+    stops it at any point, cleanly (or `stopping`, when given, instead of signals)."""
+    if stopping is None:
+        stopping = threading.Event()
+        stop_on_signals(stopping)
+    agent = wait_out(build, stopping=stopping, outages=Outages(), database=database,
+                     mailbox="(not opened yet)", doing="not started yet")
+    if agent is None:
+        log.info("stopped before starting")
+        return
+    agent.stopping = stopping
+    try:
+        run_forever(agent, install_signals=False, lock_wait_seconds=lock_wait_seconds)
+    finally:
+        agent.close()
+
+
 def run_forever(
     agent: Agent,
     *,
@@ -105,73 +116,71 @@ def run_forever(
     lock_wait_seconds: float = 0.0,
 ) -> None:
     """Run until SIGTERM/SIGINT (or `agent.stopping` is set). `daily_jobs`: by default the
-    daily summary."""
+    daily summary. Raises AlreadyRunning if another instance holds (or takes) the mailbox."""
     if daily_jobs is None:
         daily_jobs = default_daily_jobs(agent)
     if install_signals:
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(signum, lambda *_: agent.stopping.set())
+        stop_on_signals(agent.stopping)
     state = StateFile(data_path(agent.settings, STATE_FILE), agent.source.name)
+    outages = Outages()
+    lock = wait_out(lambda: take_instance_lock(agent, wait_seconds=lock_wait_seconds),
+                    stopping=agent.stopping, outages=outages, database=where(agent.engine),
+                    mailbox=agent.source.name, doing="not started yet", state=state.update)
+    if lock is None:  # asked to stop while waiting for the database
+        state.update("stopped")
+        return
     work = threading.Lock()
-    with instance_lock(agent, wait_seconds=lock_wait_seconds) as lock:
-        scheduler = _scheduler(agent, work, daily_jobs)
-        scheduler.start()
-        try:
-            Watcher(agent, work, lock, state, daily_jobs).run()
-        finally:
-            state.update("stopping")
-            scheduler.shutdown(wait=True)
-            state.update("stopped")
+    watcher = Watcher(agent, work, lock, state, outages, daily_jobs)
+    scheduler = _scheduler(agent, watcher, daily_jobs)
+    scheduler.start()
+    try:
+        watcher.run()
+    finally:
+        state.update("stopping")
+        scheduler.shutdown(wait=True)
+        lock.release()
+        state.update("stopped")
+    if watcher.taken_over is not None:
+        raise watcher.taken_over
     log.info("stopped cleanly")
 
 
 def _scheduler(
-    agent: Agent, work: threading.Lock, daily_jobs: Sequence[DailyJob]
+    agent: Agent, watcher: Watcher, daily_jobs: Sequence[DailyJob]
 ) -> BackgroundScheduler:
     scheduler = BackgroundScheduler(timezone="UTC")
     common = {"coalesce": True, "max_instances": 1, "misfire_grace_time": 300}
-    scheduler.add_job(_locked(work, "sweep", lambda: sweep(agent, judged_until(agent))),
+    scheduler.add_job(watcher.job("sweep", lambda: sweep(agent, judged_until(agent))),
                       "interval", seconds=SWEEP_INTERVAL.total_seconds(), id="sweep", **common)
-    scheduler.add_job(_locked(work, "outbox", lambda: deliver(agent)),
+    scheduler.add_job(watcher.job("outbox", lambda: deliver(agent)),
                       "interval", minutes=OUTBOX_MINUTES, id="outbox", **common)
-    for job in daily_jobs:
-        run = job.run  # bound now: the lambda must not see a later loop value
+    for daily in daily_jobs:
+        run = daily.run  # bound now: the lambda must not see a later loop value
         scheduler.add_job(
-            _locked(work, job.name, lambda run=run: run(agent, agent.clock.now())),
-            "cron", hour=job.at.hour, minute=job.at.minute,
-            timezone=agent.settings.calendar.timezone, id=job.name, **common,
+            watcher.job(daily.name, lambda run=run: run(agent, agent.clock.now())),
+            "cron", hour=daily.at.hour, minute=daily.at.minute,
+            timezone=agent.settings.calendar.timezone, id=daily.name, **common,
         )
     return scheduler
 
 
-def _locked(lock: threading.Lock, name: str, job: Callable[[], object]) -> Callable[[], None]:
-    def run() -> None:
-        with lock:
-            try:
-                job()
-            except Exception:
-                log.exception("scheduled job %s failed", name)
-
-    return run
-
-
 class Watcher:
-    """Read, process, send, wait; back off when the mailbox cannot be reached."""
+    """Read, process, send, wait; back off while the database or the mailbox is down."""
 
     def __init__(
         self, agent: Agent, work: threading.Lock, lock: InstanceLock, state: StateFile,
-        daily_jobs: Sequence[DailyJob] = (),
+        outages: Outages, daily_jobs: Sequence[DailyJob] = (),
     ) -> None:
         self.agent, self.work, self.lock, self.state = agent, work, lock, state
-        self.daily_jobs = daily_jobs
+        self.outages, self.daily_jobs = outages, daily_jobs
         self.poll = float(getattr(agent.settings.source, "poll_seconds", 5.0))
         self.failures = 0
+        self.taken_over: AlreadyRunning | None = None
 
     def run(self) -> None:
         caught_up = False
         while not self.agent.stopping.is_set():
             try:
-                self.lock.check()
                 self._one_pass()
                 if not caught_up:
                     # Only now, with the mail that arrived meanwhile read (and judged by when
@@ -181,20 +190,37 @@ class Watcher:
                     caught_up = True
                 self.state.update("waiting for mail", heard=True)
                 self._wait_for_mail()
-            except LostLock:
-                raise
-            except SourceError as exc:
-                self._back_off(f"mailbox unavailable ({exc})")
-            except Exception as exc:  # a database outage, a bug: keep the process, say so
-                log.exception("the watcher failed")
-                self._back_off(f"{type(exc).__name__} in the watcher")
+            except AlreadyRunning as exc:
+                self._stop_for(exc)
+            except Exception as exc:  # an outage, or a fault of ours: keep the process
+                self._back_off(exc)
+
+    def job(self, name: str, work: Callable[[], object]) -> Callable[[], None]:
+        """A scheduled job: under the work lock, holding the mailbox, outages reported once."""
+
+        def run() -> None:
+            with self.work:
+                try:
+                    self.lock.check()
+                    work()
+                except AlreadyRunning as exc:
+                    self._stop_for(exc)
+                except Exception as exc:
+                    kind, what = self._fault(exc)
+                    self.outages.failed(kind, f"scheduled job {name}: {what}; it runs again "
+                                              "at its next turn", exc)
+                else:
+                    self.outages.recovered("database")
+
+        return run
 
     def _catch_up(self) -> None:
         """Apply whatever fell due while the agent was down, once the waiting mail is read."""
         steps: list[tuple[str, Callable[[], object]]] = [
             ("sweep", lambda: sweep(self.agent, judged_until(self.agent)))]
-        for job in self.daily_jobs:
-            steps.append((job.name, lambda run=job.run: run(self.agent, self.agent.clock.now())))
+        for daily in self.daily_jobs:
+            steps.append((daily.name,
+                          lambda run=daily.run: run(self.agent, self.agent.clock.now())))
         for name, step in steps:
             try:
                 step()
@@ -205,12 +231,12 @@ class Watcher:
     def _one_pass(self) -> None:
         self.state.update("reading the mailbox")
         with self.work:
+            self.lock.check()  # before any work: the mailbox is still ours
             process_mailbox(self.agent, PassReport())
             if not self.agent.stopping.is_set():  # a stop request leaves sending to next time
                 deliver(self.agent)
-        if self.failures:
-            log.info("mailbox reachable again after %s failed attempt(s)", self.failures)
         self.failures = 0
+        self.outages.recovered("database", "mailbox", "fault")
 
     def _wait_for_mail(self) -> None:
         deadline = time.monotonic() + self.poll
@@ -221,147 +247,18 @@ class Watcher:
             if self.agent.source.wait_for_mail(min(WAIT_SLICE_SECONDS, remaining)):
                 return
 
-    def _back_off(self, why: str) -> None:
+    def _back_off(self, exc: Exception) -> None:
         self.failures += 1
-        delay = min(MAX_BACKOFF_SECONDS, FIRST_BACKOFF_SECONDS * 2 ** (self.failures - 1))
-        delay *= random.uniform(0.5, 1.0)
-        log.warning("%s; retrying in %.1f s", why, delay)
-        self.state.update(f"{why}; retrying in {delay:.0f} s")
+        delay = backoff(self.failures)
+        kind, what = self._fault(exc)
+        self.outages.failed(kind, f"{what}; {retrying(delay)}", exc)
+        self.state.update(f"{what}; retrying in {delay:.0f} s")
         self.agent.stopping.wait(delay)
 
+    def _fault(self, exc: BaseException) -> tuple[str, str]:
+        return fault(exc, database=where(self.agent.engine), mailbox=self.agent.source.name)
 
-# -- the instance lock ----------------------------------------------------------------------
-
-
-class InstanceLock:
-    """Proof that this process holds the mailbox; `check()` raises LostLock if it no longer
-    does."""
-
-    def __init__(self, connection: sa.Connection | None = None) -> None:
-        self._connection = connection
-        self._checked = time.monotonic()
-
-    def check(self) -> None:
-        if self._connection is None or time.monotonic() - self._checked < LOCK_CHECK_SECONDS:
-            return
-        try:
-            self._connection.execute(sa.text("SELECT 1"))
-        except sa.exc.DBAPIError as exc:
-            raise LostLock(
-                "the database connection holding the instance lock dropped; exiting so that "
-                "the service manager restarts the agent"
-            ) from exc
-        self._checked = time.monotonic()
-
-
-@contextlib.contextmanager
-def instance_lock(agent: Agent, *, wait_seconds: float = 0.0) -> Iterator[InstanceLock]:
-    """Hold the mailbox for this process: a PostgreSQL advisory lock or a lock file.
-
-    With `wait_seconds`, wait that long for another instance to let go before giving up.
-    """
-    if agent.engine.dialect.name == "postgresql":
-        with _advisory_lock(agent, wait_seconds) as lock:
-            yield lock
-        return
-    path = data_path(agent.settings, "mailagent.lock")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    file_lock = FileLock(str(path))
-    try:
-        file_lock.acquire(timeout=wait_seconds)
-    except Timeout as exc:
-        raise AlreadyRunning(
-            f"another mailagent is already running on this mailbox (lock file {path} is held)"
-        ) from exc
-    try:
-        yield InstanceLock()
-    finally:
-        file_lock.release()
-
-
-@contextlib.contextmanager
-def _advisory_lock(agent: Agent, wait_seconds: float) -> Iterator[InstanceLock]:
-    # crc32, not hash(): it must be the same number in every process.
-    key = zlib.crc32(agent.source.name.encode()) & 0x7FFFFFFF
-    deadline = time.monotonic() + wait_seconds
-    with agent.engine.connect() as conn:
-        # Autocommit: the lock belongs to the session, and a connection held for months must
-        # not sit "idle in transaction".
-        conn.execution_options(isolation_level="AUTOCOMMIT")
-        while not conn.execute(sa.text("SELECT pg_try_advisory_lock(:k)"), {"k": key}).scalar():
-            if time.monotonic() >= deadline or agent.stopping.wait(1.0):
-                raise AlreadyRunning(
-                    f"another mailagent is already running on this mailbox "
-                    f"({agent.source.name}; PostgreSQL advisory lock {key} is held)"
-                )
-        try:
-            yield InstanceLock(conn)
-        finally:
-            with contextlib.suppress(sa.exc.DBAPIError):
-                conn.execute(sa.text("SELECT pg_advisory_unlock(:k)"), {"k": key})
-
-
-# -- what the daemon is doing, for `mailagent status` ---------------------------------------
-
-
-class StateFile:
-    """A small JSON file: pid, what the daemon is doing since when, when it last read the
-    mailbox. Written on each change of activity (not on every wait), replaced atomically."""
-
-    def __init__(self, path: Path, source: str) -> None:
-        self.path = path
-        self._state: dict[str, object] = {
-            "pid": os.getpid(), "source": source, "started_at": _now(),
-            "doing": "starting", "since": _now(), "last_heard": None,
-        }
-
-    def update(self, doing: str, *, heard: bool = False) -> None:
-        changed = doing != self._state["doing"]
-        if changed:
-            self._state.update(doing=doing, since=_now())
-        if heard:
-            self._state["last_heard"] = _now()
-        if changed or heard:
-            self._write()
-
-    def _write(self) -> None:
-        tmp = self.path.with_suffix(".tmp")
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            tmp.write_text(json.dumps(self._state), encoding="utf-8")
-            os.replace(tmp, self.path)
-        except OSError as exc:  # the state file is a courtesy; never stop work for it
-            log.debug("cannot write %s: %s", self.path, exc.strerror)
-
-
-def describe_daemon(path: Path) -> list[str]:
-    """Lines for `mailagent status`: whether the daemon runs and what it is doing."""
-    try:
-        state = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return ["daemon:         not started here yet"]
-    pid = int(state.get("pid", 0))
-    running = state.get("doing") != "stopped" and _alive(pid)
-    if not running:
-        return [f"daemon:         not running (last: {state.get('doing')} at {state.get('since')})"]
-    return [
-        f"daemon:         running (pid {pid}, since {state.get('started_at')})",
-        f"doing:          {state.get('doing')} (since {state.get('since')})",
-        f"last read:      {state.get('last_heard') or 'not yet'}",
-    ]
-
-
-def _alive(pid: int) -> bool:
-    if pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # someone else's process: it exists
-        return True
-    return True
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
+    def _stop_for(self, exc: AlreadyRunning) -> None:
+        log.error("%s; this instance stops", exc)
+        self.taken_over = exc
+        self.agent.stopping.set()

@@ -86,7 +86,8 @@ def deliver(agent: Agent) -> DeliveryReport:
         first_wait=timedelta(seconds=box.backoff_seconds),
         longest_wait=timedelta(seconds=box.backoff_max_seconds),
     )
-    report = deliver_due(agent.engine, agent.transport, agent.clock, agent.sender, policy)
+    report = deliver_due(agent.engine, agent.transport, agent.clock, agent.sender, policy,
+                         stopping=agent.stopping)
     tell_iros(agent, late_too=report.server_answered)
     return report
 

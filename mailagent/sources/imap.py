@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
 import ssl as ssl_lib
 import time
 from collections.abc import Callable, Iterator
@@ -255,7 +256,7 @@ class ImapSource:
             yield
         except (IMAPClientError, OSError) as exc:
             self._drop()
-            raise SourceError(f"IMAP: {exc}") from exc
+            raise SourceError(f"IMAP: {_said(exc)}") from exc
 
     def _move(self, uid: str, folder: str) -> None:
         client = self._ready()
@@ -269,6 +270,17 @@ class ImapSource:
                 client.uid_expunge([int(uid)])
             else:
                 client.expunge()
+
+
+def _said(exc: Exception) -> str:
+    """What the server or the network said. imaplib passes the server's words as bytes,
+    and imapclient sometimes as their repr ("b'[AUTHENTICATIONFAILED] ...'")."""
+    words = exc.args[0] if exc.args else None
+    if isinstance(words, bytes):
+        return words.decode("utf-8", "replace")
+    text = str(exc) or type(exc).__name__
+    quoted = re.fullmatch(r"b(['\"])(.*)\1", text, flags=re.S)
+    return quoted.group(2) if quoted else text
 
 
 def _already_read(client: IMAPClient) -> bool:

@@ -17,6 +17,8 @@ from sqlmodel import Session
 from mailagent.private import create_private, private_dir
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+# How long SQLite waits for another process's write lock before saying "database is locked".
+SQLITE_BUSY_SECONDS = 30.0
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +37,8 @@ def create_db_engine(url: str, password: str | None = None) -> sa.Engine:
         path = target.database
         if path and path != ":memory:":
             _private_sqlite_file(Path(path))
-        engine = sa.create_engine(target, connect_args={"timeout": 30}, hide_parameters=True)
+        engine = sa.create_engine(target, connect_args={"timeout": SQLITE_BUSY_SECONDS},
+                                  hide_parameters=True)
         sa.event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     return sa.create_engine(target, pool_pre_ping=True, hide_parameters=True)
@@ -53,7 +56,7 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyp
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute(f"PRAGMA busy_timeout={int(SQLITE_BUSY_SECONDS * 1000)}")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
 
@@ -95,6 +98,19 @@ def is_outage(exc: BaseException) -> bool:
             exc, sa.exc.OperationalError | sa.exc.InterfaceError
         )
     return isinstance(exc, sa.exc.DisconnectionError | sa.exc.TimeoutError)
+
+
+def outage_reason(exc: BaseException) -> str:
+    """What the database (or its driver) said, in one line, without statement or values."""
+    said = getattr(exc, "orig", None) or exc
+    lines = [line.strip() for line in str(said).splitlines() if line.strip()]
+    return (lines[0] if lines else type(said).__name__)[:200]
+
+
+def where(engine_or_url: sa.Engine | str) -> str:
+    """The database's address for a message: its URL without a password."""
+    url = engine_or_url if isinstance(engine_or_url, str) else engine_or_url.url
+    return sa.engine.make_url(url).render_as_string(hide_password=True)
 
 
 @contextmanager

@@ -25,6 +25,7 @@ come, retried while the server may come back, and given up only after the queue'
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -75,12 +76,15 @@ class DeliveryReport:
 
 def deliver_due(
     engine: sa.Engine, transport: Transport, clock: Clock, sender: Sender,
-    policy: RetryPolicy = RetryPolicy(),
+    policy: RetryPolicy = RetryPolicy(), stopping: threading.Event | None = None,
 ) -> DeliveryReport:
-    """Send every queued email whose time has come, oldest first; record each outcome."""
+    """Send every queued email whose time has come, oldest first; record each outcome.
+    A stop request (`stopping`) ends the pass between two emails."""
     sent = retrying = failed = 0
     put_off = False  # the last email tried in this pass was put off by a working server
     for row_id in _due_ids(engine, clock.now()):
+        if stopping is not None and stopping.is_set():
+            break
         row = _claim(engine, row_id)
         if row is None:
             continue
