@@ -92,15 +92,14 @@ def test_systemd_analyze_verifies_the_unit(tmp_path) -> None:  # type: ignore[no
 
 DOCUMENTS = [PROJECT_DIR / "README.md", *sorted((PROJECT_DIR / "docs").glob("*.md"))]
 # `mailagent ...` in inline code or a code block, as an operator would copy it.
-COMMAND = re.compile(r"(?:^|`|\s)(?:\S*/)?mailagent ((?:--config|-c|run|db|rules|status|"
-                     r"outbox|sweep|summary|report|case|init|inspect|deadline|demo)[^`\n#|]*)")
+# Code as an operator would copy it: fenced blocks and inline code (which a paragraph may wrap
+# onto a second line), never prose that happens to say "mailagent status".
+CODE = re.compile(r"```.*?```|`[^`]*`", flags=re.S)
+COMMAND = re.compile(r"(?:^|\s)(?:\S*/)?mailagent ((?:--config|-c|run|db|rules|status|outbox|"
+                     r"sweep|summary|report|case|init|inspect|deadline|demo|purge)[^\n#|]*)",
+                     flags=re.M)
 PLACEHOLDERS = {"REF": "ESC-2026-0001", "FILE": "x.json", "DIR": "/tmp/x", "ISO": "2026-12-01",
                 "N": "5", "START": "2026-12-01", "YYYY-MM": "2026-12", "YYYYQn": "2026Q4"}
-
-
-def _unwrapped(code: re.Match[str]) -> str:
-    span = code.group(0)
-    return span if span.startswith("```") else span.replace("\n", " ")
 
 
 def _documented_commands() -> list[tuple[str, str]]:
@@ -108,10 +107,12 @@ def _documented_commands() -> list[tuple[str, str]]:
     for document in DOCUMENTS:
         # In a Markdown table `\|` is a literal bar: alternatives (FILE.xlsx|.csv), cut off.
         text = document.read_text(encoding="utf-8").replace("\\|", "|")
-        # Inline code that the paragraph wraps onto a second line is still one command.
-        text = re.sub(r"```.*?```|`[^`]*`", _unwrapped, text, flags=re.S)
-        for match in COMMAND.finditer(text):
-            found.append((document.name, match.group(1).strip().rstrip(".,;:)")))
+        for span in CODE.finditer(text):
+            code = span.group(0)
+            code = code.strip("`") if code.startswith("```") else \
+                code.strip("`").replace("\n", " ")
+            for match in COMMAND.finditer(code):
+                found.append((document.name, match.group(1).strip().rstrip(".,;:)")))
     return found
 
 
