@@ -10,6 +10,8 @@ Load it from tests/conftest.py with ``pytest_plugins = ["tests.servers"]``.
   bearer token, delivering to Dovecot the same way.
 * ``postgres_url`` (session) and ``postgres_db_url`` (function, a fresh database per test):
   a private PostgreSQL started by scripts/postgres.sh, or MAILAGENT_TEST_POSTGRES_URL.
+* ``each_database`` (function): runs the test on SQLite, then on a fresh PostgreSQL database,
+  for every agent tests.support builds (a whole module, with `usefixtures`).
 * ``database_url`` (function): runs the test twice, on SQLite (None: the agent's own file)
   and on a fresh PostgreSQL database, for what runs on PostgreSQL in production.
 
@@ -628,6 +630,19 @@ def database_url(request: pytest.FixtureRequest) -> str | None:
     if request.param == "sqlite":
         return None
     return str(request.getfixturevalue("postgres_db_url"))
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def each_database(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Runs the test twice: every agent it builds (by tests.support, unless the test names a
+    database) on its own SQLite file, then on a fresh PostgreSQL database. For whole modules:
+    `pytestmark = pytest.mark.usefixtures("each_database")`."""
+    if request.param == "postgresql":
+        from tests import support
+
+        monkeypatch.setattr(support, "DEFAULT_DATABASE_URL",
+                            str(request.getfixturevalue("postgres_db_url")))
+    return str(request.param)
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -18,6 +18,10 @@ from mailagent.config import Settings, settings_from_dict
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 LONDON = ZoneInfo("Europe/London")
 MAILBOX = "agent@example.test"
+# The database every agent built here uses when a test names none: None is a SQLite file in
+# the test's folder. tests/servers.py's `each_database` sets it to a fresh PostgreSQL
+# database, so a whole module runs on both (production runs on PostgreSQL).
+DEFAULT_DATABASE_URL: str | None = None
 
 
 def london(*args: int) -> datetime:
@@ -42,7 +46,8 @@ def make_settings(
             "rules_dir": str(rules_dir),
             "templates_dir": str(PROJECT_DIR / "templates"),
         },
-        "database": {"url": database_url or f"sqlite:///{tmp / 'test.sqlite'}"},
+        "database": {"url": database_url or DEFAULT_DATABASE_URL
+                     or f"sqlite:///{tmp / 'test.sqlite'}"},
         "directory": {"path": str(PROJECT_DIR / "rules" / "directory.example.toml")},
         "source": source or {"kind": "maildir", "path": str(tmp / "mailbox")},
         "transport": transport or {"kind": "files", "path": str(tmp / "sent")},

@@ -30,6 +30,9 @@ from tests.clients import (
 from tests.desk import ESCALATION, IRO, Desk, Sent, fields
 from tests.support import PROJECT_DIR, london
 
+# Production runs on PostgreSQL: every test here runs on SQLite and on PostgreSQL.
+pytestmark = pytest.mark.usefixtures("each_database")
+
 TM = "Tara Moss <tm1@example.test>"
 SW = "Sam Walker <sw1@example.test>"
 SM = "Sean Mills <sm1@example.test>"
@@ -520,7 +523,7 @@ def test_sweep_dry_run_from_the_command_line_prints_and_changes_nothing(
     config.write_text(
         f'[agent]\ncouncil = "leicestershire"\nmailbox = "agent@example.test"\n'
         f'rules_dir = "{PROJECT_DIR / "rules"}"\ntemplates_dir = "{PROJECT_DIR / "templates"}"\n'
-        f'data_dir = "{tmp_path}"\n[database]\nurl = "sqlite:///{tmp_path / "test.sqlite"}"\n'
+        f'data_dir = "{tmp_path}"\n[database]\nurl = "{desk.agent.settings.database.url}"\n'
         f'[directory]\npath = "{PROJECT_DIR / "rules" / "directory.example.toml"}"\n'
         f'[source]\nkind = "maildir"\npath = "{tmp_path / "mailbox"}"\n'
         f'[transport]\nkind = "files"\npath = "{tmp_path / "sent"}"\n'

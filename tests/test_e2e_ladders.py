@@ -34,7 +34,8 @@ from tests.clients import gmail_new, gmail_reply, outlook_new, outlook_reply, pa
 from tests.desk import ESCALATION, Desk, fields, html_of, text_of
 from tests.support import MAILBOX, imap_source, london, smtp_transport
 
-pytestmark = pytest.mark.servers
+# Production runs on PostgreSQL: every walk here runs on SQLite and on PostgreSQL.
+pytestmark = [pytest.mark.servers, pytest.mark.usefixtures("each_database")]
 
 IRENE = "Irene Reed <iro1@example.test>"
 IVAN = "Ivan Rowe <iro2@example.test>"

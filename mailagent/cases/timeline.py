@@ -7,6 +7,8 @@ import logging
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, select
 
 from mailagent.store.models import (
@@ -21,11 +23,17 @@ log = logging.getLogger(__name__)
 
 
 def next_ref(session: Session, prefix: str, year: int) -> str:
-    """The next reference for `prefix` in `year` (ESC-2026-0001, ...), never reused."""
+    """The next reference for `prefix` in `year` (ESC-2026-0001, ...), never reused.
+
+    Agents sharing a database (two mailboxes, or a sweep beside a pass) take turns on the
+    counter's row lock, held until their transaction commits. The year's first reference
+    cannot lock a row that is not there yet: the row is inserted unless it exists (waiting
+    for another agent's insert to commit rather than failing on it), then locked."""
     name = f"{prefix}-{year}"
-    counter = session.exec(select(Counter).where(Counter.name == name).with_for_update()).first()
-    if counter is None:
-        counter = Counter(name=name, value=0)
+    insert = {"postgresql": pg_insert, "sqlite": sqlite_insert}[session.get_bind().dialect.name]
+    session.connection().execute(insert(Counter).values(name=name, value=0)
+                                 .on_conflict_do_nothing(index_elements=["name"]))
+    counter = session.exec(select(Counter).where(Counter.name == name).with_for_update()).one()
     counter.value += 1
     session.add(counter)
     session.flush()
