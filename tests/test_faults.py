@@ -8,7 +8,7 @@ with backoff (no tight loop), the long-running job stays up, and nothing is lost
   other test.
 * Disk full while storing a message: SQLite's `max_page_count` makes the database file unable
   to grow, which SQLite reports exactly as a full disk ("database or disk is full").
-* Dovecot restarted in the middle of a FETCH of a backlog.
+* Dovecot restarted in the middle of a FETCH of a backlog, and under the daemon's IDLE.
 * The mail server answering 4xx, 5xx to our sender, or not at all, for a day of simulated
   time; everything is delivered after, in order.
 * The command line with the database down, or a wrong IMAP password: one line, no traceback.
@@ -260,6 +260,24 @@ def test_dovecot_restarted_during_a_fetch_is_back_within_ten_seconds(  # type: i
     assert len(mailboxes.fetch_all("agent", "Processed")) == count
     assert _count(agent, Inbound) == count
     assert _count(agent, Outbound, purpose="acknowledgment") == count  # nothing twice
+
+
+@pytest.mark.servers
+def test_dovecot_restarted_during_idle_is_back_within_ten_seconds(  # type: ignore[no-untyped-def]
+    mailboxes, tmp_path, monkeypatch
+) -> None:
+    monkeypatch.setenv("MAILAGENT_TEST_IMAP_PASSWORD", mailboxes.password)
+    source = {**imap_source(mailboxes), "poll_seconds": 300}  # only IDLE wakes it in time
+    agent = build_agent(make_settings(tmp_path, source=source), clock=FixedClock(NOW))
+    with daemon_running(agent):
+        wait_until(lambda: doing(agent) == "waiting for mail", 30, "the daemon to IDLE")
+        time.sleep(1.0)  # in IDLE, not between the pass and the IDLE command
+        mailboxes.restart_dovecot()  # the IDLE connection drops under it
+        mailboxes.append_many("agent", [_escalation(1)])
+        took = wait_until(lambda: _count(agent, Inbound, status="processed") == 1, 60,
+                          "the message that arrived after the restart")
+    assert took < 10.0, f"read {took:.1f} s after Dovecot was back"
+    assert _count(agent, Outbound, purpose="acknowledgment") == 1
 
 
 # -- the mail server -----------------------------------------------------------------------
