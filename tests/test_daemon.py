@@ -96,9 +96,10 @@ def test_mail_appended_while_idling_is_processed_without_waiting_for_a_poll(
     with daemon_running(agent):
         time.sleep(0.2)  # let the daemon enter IDLE
         arrive(mailboxes, agent, _escalation(1))
-        took = wait_until(lambda: _processed(agent) == 1, 5, "the message to be processed")
-        # Dovecot tells an idling client after ~0.5 s; the poll would take 60 s.
-        assert took < 3.0, f"took {took:.2f} s"
+        # Dovecot tells an idling client after ~0.5 s; the next poll is POLL_SECONDS away, so
+        # a result well before it came from IDLE. (How fast is bench/'s P1, not a test's.)
+        wait_until(lambda: _processed(agent) == 1, POLL_SECONDS / 2,
+                   "the message to be processed before any poll")
         wait_until(lambda: len(mailboxes.fetch_all("agent", "Processed")) == 1, 3, "filing")
     assert mailboxes.fetch_all("agent") == []
     assert _acknowledgments(agent) == 1
