@@ -237,3 +237,21 @@ def test_an_html_only_email_with_a_file_is_read_by_the_one_parser() -> None:
                                     raw=b"\xff\xfe not an email", status="quarantined",
                                     received_at=london(2026, 12, 31, 12)))
     assert broken.id == 8 and broken.direction == "in"  # listed, never a crash
+
+
+def test_what_could_not_be_read_is_listed_in_the_record_and_logged(
+        caplog: pytest.LogCaptureFixture) -> None:
+    from mailagent.reports.export import _inbound_email
+
+    raw = (b"From: Sian Lloyd <sian@example.test>\r\nTo: agent@example.test\r\n"
+           b"Subject: RE: [ESC-2026-0001]\r\nMIME-Version: 1.0\r\n"
+           b"Content-Type: text/plain; charset=x-no-such-charset\r\n"
+           b"Content-Transfer-Encoding: base64\r\n\r\nQWdyZWVk!!!\r\n")
+    row = Inbound(id=9, digest="f", source="s", source_uid="3", raw=raw, status="processed",
+                  received_at=london(2026, 12, 31, 12))
+    with caplog.at_level("WARNING", logger="mailagent.reports.export"):
+        exported = _inbound_email(row)
+    assert exported.unread, "the parser's problems are listed in the record"
+    assert [r.getMessage() for r in caplog.records] == [
+        f"case export: email in #9 was not wholly readable ({len(exported.unread)} "
+        "problem(s)); the record lists them"]

@@ -15,6 +15,7 @@ person sees it; so a PDF comes from Chromium, and without it the error says what
 from __future__ import annotations
 
 import json
+import logging
 import tempfile
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
@@ -32,6 +33,8 @@ from mailagent.reports.history import stage_name
 from mailagent.reports.quarterly import ReportProblem, category_label, iro_label, team_label
 from mailagent.store.models import Case, CaseEvent, Inbound, Outbound
 
+log = logging.getLogger(__name__)
+
 
 @dataclass(frozen=True)
 class ExportedEmail:
@@ -48,6 +51,9 @@ class ExportedEmail:
     sent_at: datetime | None
     text: str
     attachments: list[str] = field(default_factory=list)
+    # What the parser could not read or found wrong in this email (a damaged part, an unknown
+    # charset, a missing header), so the record says so instead of silently leaving it out.
+    unread: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -166,7 +172,7 @@ def _inbound_email(row: Inbound) -> ExportedEmail:
         sender=_header(msg, "From"), to=_addresses(msg, "To"), cc=_addresses(msg, "Cc"),
         subject=_header(msg, "Subject"), message_id=row.message_id or msg.message_id or "",
         kind=row.kind or "", status=row.status, sent_at=None, text=_text(msg, row.purged_at),
-        attachments=_attachments(msg),
+        attachments=_attachments(msg), unread=_unread(msg, "in", row.id, row.purged_at),
     )
 
 
@@ -177,7 +183,7 @@ def _outbound_email(row: Outbound) -> ExportedEmail:
         sender=_header(msg, "From"), to=_addresses(msg, "To"), cc=_addresses(msg, "Cc"),
         subject=_header(msg, "Subject"), message_id=row.message_id, kind=row.purpose,
         status=row.status, sent_at=row.sent_at, text=_text(msg, row.purged_at),
-        attachments=_attachments(msg),
+        attachments=_attachments(msg), unread=_unread(msg, "out", row.id, row.purged_at),
     )
 
 
@@ -197,6 +203,17 @@ def _text(msg: InboundMessage, purged_at: datetime | None = None) -> str:
     if msg.text.strip() or not msg.problems:
         return msg.text.strip()
     return "(the text of this email could not be read)"
+
+
+def _unread(msg: InboundMessage, direction: str, row_id: int | None,
+            purged_at: datetime | None) -> list[str]:
+    """The parser's problems with an email, listed in the record and logged by count only
+    (the problems may quote what the email says)."""
+    if purged_at is not None or not msg.problems:
+        return []
+    log.warning("case export: email %s #%s was not wholly readable (%d problem(s)); "
+                "the record lists them", direction, row_id, len(msg.problems))
+    return list(msg.problems)
 
 
 def _attachments(msg: InboundMessage) -> list[str]:
