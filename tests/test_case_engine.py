@@ -810,3 +810,37 @@ def test_a_council_s_own_reference_prefix_opens_cases_its_replies_find(tmp_path:
         assert desk.case().stage_state == "awaiting_decision"
     finally:
         desk.close()
+
+
+def test_the_sweep_reads_only_the_cases_whose_time_has_come(
+        desk: Desk, monkeypatch: pytest.MonkeyPatch) -> None:
+    from mailagent.runners import sweep
+    from mailagent.store.db import transaction
+    from mailagent.store.models import CHECK_NOW, Case
+
+    escalation = open_case(desk)
+    # The sweep after the case opened worked out its next timer: the reminder, Friday 9:00.
+    assert desk.case().next_due_at == london(2026, 11, 6, 9, 0)
+    looked_at: list[int] = []
+    real = sweep._sweep_case
+    monkeypatch.setattr(sweep, "_sweep_case",
+                        lambda agent, case_id, *a: looked_at.append(case_id) or real(
+                            agent, case_id, *a))
+    desk.run(london(2026, 11, 5, 16))
+    assert looked_at == [] and desk.new() == []
+    desk.run(london(2026, 11, 6, 9, 0))
+    assert [s.purpose for s in desk.new()] == ["reminder"]
+    assert desk.case().next_due_at == london(2026, 11, 10, 0, 0)  # then the deadline
+    # A response starts the IRO's time to decide: that is the next timer.
+    desk.receive(outlook_reply(escalation.row.raw, TM, "We start today.",
+                               at=london(2026, 11, 6, 11)))
+    desk.run(london(2026, 11, 6, 11, 5))
+    case = desk.case()
+    assert case.stage_state == "awaiting_decision"
+    assert case.next_due_at == case.decision_due
+    # Any change to a case, by whatever code, has the next sweep look at it again.
+    with transaction(desk.agent.engine) as session:
+        changed = session.get(Case, case.id)
+        assert changed is not None
+        changed.stage_state = "awaiting_response"
+    assert desk.case().next_due_at == CHECK_NOW

@@ -188,6 +188,37 @@ def test_postgresql_keeps_who_an_old_failed_email_missed(postgres_db_url: str) -
     _carry_over_failed_outbound(create_db_engine(postgres_db_url))
 
 
+def _carry_over_next_due(engine: sa.Engine) -> None:
+    """Cases open before 0005 are looked at by the first sweep after it (which works out
+    each one's next timer); closed ones have none."""
+    from mailagent.store.models import CHECK_NOW
+
+    upgrade(engine, "0004")
+    opened = datetime(2026, 11, 2, 10, tzinfo=UTC)
+    case = sa.table("case", *(sa.column(name) for name in (
+        "ref", "kind", "status", "iro_email", "stage_visit", "extensions", "pauses")),
+        sa.column("fields", sa.JSON), sa.column("opened_at", sa.DateTime(True)))
+    with engine.begin() as conn:
+        conn.execute(case.insert(), [
+            {"ref": ref, "kind": "escalation", "status": status, "iro_email": "iro1@example.test",
+             "stage_visit": 1, "extensions": 0, "pauses": 0, "fields": {}, "opened_at": opened}
+            for ref, status in (("ESC-2026-0001", "open"), ("ESC-2026-0002", "closed"))])
+    upgrade(engine)
+    with Session(engine) as session:
+        rows = {row.ref: row for row in session.exec(sa.select(Case)).scalars()}
+    assert rows["ESC-2026-0001"].next_due_at == CHECK_NOW
+    assert rows["ESC-2026-0002"].next_due_at is None
+
+
+def test_sqlite_has_the_first_sweep_look_at_every_open_case(tmp_path: Path) -> None:
+    _carry_over_next_due(create_db_engine(f"sqlite:///{tmp_path / 'db.sqlite'}"))
+
+
+@pytest.mark.postgres
+def test_postgresql_has_the_first_sweep_look_at_every_open_case(postgres_db_url: str) -> None:
+    _carry_over_next_due(create_db_engine(postgres_db_url))
+
+
 def _schema_differences(engine: sa.Engine) -> list[object]:
     """What autogenerate would change: the migrations' schema against the models'."""
     from alembic.autogenerate import compare_metadata

@@ -19,7 +19,7 @@ from mailagent.cases.office import Office
 from mailagent.cases.outcome import Outcome
 from mailagent.mail.classify import Classification
 from mailagent.mail.parse import InboundMessage
-from mailagent.store.models import Case
+from mailagent.store.models import CHECK_NOW, Case
 
 OpenFn = Callable[[Session, Office, str, InboundMessage, Classification, datetime, int], Outcome]
 EmailFn = Callable[
@@ -37,6 +37,8 @@ class CaseKind:
     due_steps: Callable[[Office, Case, datetime], list[str]]
     apply_due: Callable[[Session, Office, Case, str, datetime], str]
     describe_due: Callable[[Office, Case, str], str]
+    # When the sweep must next look at a case with nothing due (never later than its timers).
+    next_due_at: Callable[[Office, Case], datetime | None]
     # Whether its stages have an addressee who answers for them (and may be away).
     has_stages: bool = False
 
@@ -47,6 +49,16 @@ def _no_steps(office: Office, case: Case, now: datetime) -> list[str]:
 
 def _no_apply(session: Session, office: Office, case: Case, step: str, now: datetime) -> str:
     raise ValueError(f"a {case.kind} has no timed step {step!r}")
+
+
+def _never(office: Office, case: Case) -> datetime | None:
+    return None
+
+
+def _every_sweep(office: Office, case: Case) -> datetime | None:
+    # A collective alert's timers read its own row and actions; there are a handful open,
+    # so each sweep looks at every one.
+    return CHECK_NOW if case.status == "open" else None
 
 
 def _plain_step(office: Office, case: Case, step: str) -> str:
@@ -81,7 +93,7 @@ def _escalation_describe(office: Office, case: Case, step: str) -> str:
 _ESCALATION = dict(
     open=opening.open_from_email, on_email=_escalation_email,
     due_steps=_escalation_due, apply_due=_escalation_apply, describe_due=_escalation_describe,
-    has_stages=True,
+    next_due_at=steps.next_due_at, has_stages=True,
 )
 
 KINDS: dict[str, CaseKind] = {
@@ -91,14 +103,14 @@ KINDS: dict[str, CaseKind] = {
         "commendation",
         open=lambda s, o, _kind, m, c, n, i: commendations.on_commendation(s, o, m, c, n, i),
         on_email=commendations.on_commendation_email,
-        due_steps=_no_steps, apply_due=_no_apply, describe_due=_plain_step,
+        due_steps=_no_steps, apply_due=_no_apply, describe_due=_plain_step, next_due_at=_never,
     ),
     "collective_alert": CaseKind(
         "collective_alert",
         open=lambda s, o, _kind, m, c, n, i: collective.on_new_alert(s, o, m, c, n, i),
         on_email=collective.on_alert_email,
         due_steps=collective.due_steps, apply_due=collective.apply_due,
-        describe_due=collective.describe_due,
+        describe_due=collective.describe_due, next_due_at=_every_sweep,
     ),
 }
 

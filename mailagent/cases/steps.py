@@ -22,8 +22,25 @@ log = logging.getLogger(__name__)
 
 def due_steps(office: Office, case: Case, now: datetime) -> list[str]:
     """The steps due for an escalation at `now`, less a reminder already sent."""
-    ladder = office.ladder_of(case)
-    clock = timing.CaseClock(
+    steps = timing.due_now(_clock(case), office.ladder_of(case), office.calendar, now)
+    # A reminder already queued for this deadline is not due again.
+    if "reminder" in steps and _reminded(case):
+        steps.remove("reminder")
+    return steps
+
+
+def next_due_at(office: Office, case: Case) -> datetime | None:
+    """When the sweep must next look at this escalation (see `timing.next_due`)."""
+    return timing.next_due(_clock(case), office.ladder_of(case), office.calendar,
+                           reminded=_reminded(case))
+
+
+def _reminded(case: Case) -> bool:
+    return case.reminded_for is not None and case.reminded_for == case.stage_deadline
+
+
+def _clock(case: Case) -> timing.CaseClock:
+    return timing.CaseClock(
         status=case.status,
         stage_state=case.stage_state,
         stage_started_at=case.stage_started_at,
@@ -32,11 +49,6 @@ def due_steps(office: Office, case: Case, now: datetime) -> list[str]:
         process_deadline=case.process_deadline,
         process_breach_flagged=case.process_breach_at is not None,
     )
-    steps = timing.due_now(clock, ladder, office.calendar, now)
-    # A reminder already queued for this deadline is not due again.
-    if "reminder" in steps and case.reminded_for == case.stage_deadline:
-        steps.remove("reminder")
-    return steps
 
 
 def describe_due(office: Office, case: Case, step: str) -> str:

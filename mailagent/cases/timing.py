@@ -6,7 +6,7 @@ Nothing here touches the database or sends mail; `engine` applies what these dec
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from mailagent.policy.ladder import Ladder, Stage
 from mailagent.policy.workdays import WorkingCalendar
@@ -15,6 +15,8 @@ AWAITING_RESPONSE = "awaiting_response"
 AWAITING_DECISION = "awaiting_decision"
 OVERDUE = "overdue"
 PAUSED = "paused"
+
+_LONG_AGO = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -116,3 +118,30 @@ def due_now(
     if process_deadline and now >= process_deadline and not clock.process_breach_flagged:
         due.append("process_breach")
     return due
+
+
+def next_due(
+    clock: CaseClock, ladder: Ladder, calendar: WorkingCalendar, *, reminded: bool
+) -> datetime | None:
+    """The earliest instant at which `due_now` can name a step for this case as it stands
+    (`reminded`: the reminder for this deadline is already queued); None if none ever can.
+
+    Never later than the truth: the sweep looks at a case only from this instant on.
+    """
+    if clock.status != "open":
+        return None
+    times: list[datetime] = []
+    if clock.stage_state == AWAITING_RESPONSE and clock.stage_deadline is not None:
+        times.append(clock.stage_deadline)
+        if not reminded:
+            # A stage with no start recorded may be reminded whenever it started: the
+            # earliest such reminder is the one counted from long ago.
+            started = clock.stage_started_at or _LONG_AGO
+            remind = reminder_at(calendar, ladder, started, clock.stage_deadline)
+            if remind is not None:
+                times.append(remind)
+    if clock.stage_state == AWAITING_DECISION and clock.decision_due:
+        times.append(clock.decision_due)
+    if clock.process_deadline and not clock.process_breach_flagged:
+        times.append(clock.process_deadline)
+    return min(times, default=None)

@@ -8,8 +8,9 @@ cleanly. At start it reads the mail that waited while it was down before it appl
 fell due meanwhile.
 
 An APScheduler 3 scheduler runs the sweep (reminders, escalations, follow-ups) every few
-minutes, the outbox every minute, and any daily job (the summary) at its local time. One
-lock serialises all work, so a sweep never races a message on the same case.
+minutes, the outbox every minute, and any daily job (the summary) at its local time.
+One lock serialises all work, so a sweep never races a message on the same case; the sweep
+takes it one due case at a time, so mail waits for one case, never for the whole sweep.
 
 The process outlives outages: a database or mailbox that cannot be reached (at start, or
 later: PostgreSQL restarted, SQLite locked by another program, a disk full, the mail server
@@ -20,6 +21,7 @@ Only one instance acts on a mailbox (`instance`): a second one exits with status
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import signal
 import threading
@@ -150,7 +152,10 @@ def _scheduler(
 ) -> BackgroundScheduler:
     scheduler = BackgroundScheduler(timezone="UTC")
     common = {"coalesce": True, "max_instances": 1, "misfire_grace_time": 300}
-    scheduler.add_job(watcher.job("sweep", lambda: sweep(agent, judged_until(agent))),
+    # The sweep takes the work lock for one case at a time: mail is not held up while it runs.
+    sweeping = watcher.job("sweep", lambda: sweep(agent, judged_until(agent), lock=watcher.work),
+                           locked=False)
+    scheduler.add_job(sweeping,
                       "interval", seconds=SWEEP_INTERVAL.total_seconds(), id="sweep", **common)
     scheduler.add_job(watcher.job("outbox", lambda: deliver(agent)),
                       "interval", minutes=OUTBOX_MINUTES, id="outbox", **common)
@@ -195,11 +200,13 @@ class Watcher:
             except Exception as exc:  # an outage, or a fault of ours: keep the process
                 self._back_off(exc)
 
-    def job(self, name: str, work: Callable[[], object]) -> Callable[[], None]:
-        """A scheduled job: under the work lock, holding the mailbox, outages reported once."""
+    def job(self, name: str, work: Callable[[], object], *,
+            locked: bool = True) -> Callable[[], None]:
+        """A scheduled job: under the work lock (unless it takes it itself, `locked=False`),
+        holding the mailbox, outages reported once."""
 
         def run() -> None:
-            with self.work:
+            with self.work if locked else contextlib.nullcontext():
                 try:
                     self.lock.check()
                     work()

@@ -8,6 +8,7 @@ pass: a stage whose deadline passed while the agent was down times out once.
 from __future__ import annotations
 
 import logging
+from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime
 
 from sqlmodel import Session, select
@@ -23,16 +24,23 @@ log = logging.getLogger(__name__)
 MAX_STEPS_PER_CASE = 20
 
 
-def sweep(agent: Agent, now: datetime, *, dry_run: bool = False) -> list[str]:
-    """Apply (or, with dry_run, list) every step due at `now`; return them in words."""
+def sweep(agent: Agent, now: datetime, *, dry_run: bool = False,
+          lock: AbstractContextManager[object] | None = None) -> list[str]:
+    """Apply (or, with dry_run, list) every step due at `now`; return them in words.
+
+    Only the cases whose `next_due_at` has come are read (an index range), so a sweep with
+    nothing due costs one query however many cases are open. `lock`, if given, is held
+    for one case at a time, so mail is handled between cases rather than after the sweep.
+    """
     done: list[str] = []
     with Session(agent.engine) as session:
-        open_ids = session.exec(
-            select(Case.id).where(Case.status == "open", Case.stage_id.is_not(None))  # type: ignore[union-attr]
+        due_ids = session.exec(
+            select(Case.id).where(Case.next_due_at <= now).order_by(Case.id)  # type: ignore[operator,arg-type]
         ).all()
-    for case_id in open_ids:
+    for case_id in due_ids:
         try:
-            done += _sweep_case(agent, case_id, now, dry_run)
+            with lock or nullcontext():
+                done += _sweep_case(agent, case_id, now, dry_run)
         except Exception:  # one broken case (a bad template, say) must not hold up the rest
             log.exception("sweep: case %s skipped", case_id, extra={"case_id": case_id})
     return done
@@ -44,9 +52,14 @@ def _sweep_case(agent: Agent, case_id: int, now: datetime, dry_run: bool) -> lis
         with transaction(agent.engine) as session:
             case = session.get(Case, case_id)
             assert case is not None
+            if case.next_due_at is None or case.next_due_at > now:
+                return done  # nothing to look at (any more)
             kind = kind_of(case)
             due = kind.due_steps(agent, case, now)
             if not due:
+                if not dry_run:
+                    case.next_due_at = kind.next_due_at(agent, case)
+                    session.add(case)
                 return done
             if dry_run:
                 session.rollback()

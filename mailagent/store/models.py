@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime
 from typing import Any, Optional
 
 import sqlalchemy as sa
+from sqlalchemy import orm
 from sqlmodel import JSON, Column, Field, LargeBinary, Relationship, SQLModel
 
 
@@ -105,6 +106,11 @@ class Case(SQLModel, table=True):
     paused_from: str | None = Field(default=None, max_length=30)
     reminded_for: datetime | None = _utc(nullable=True)  # the deadline last reminded of
     process_breach_at: datetime | None = _utc(nullable=True)
+    # When the sweep must look at this case next: never later than its earliest timer, so
+    # the sweep reads only the cases due (an index range) however many are open. A case
+    # changed in any other way is marked CHECK_NOW (see `_mark_changed_cases`); the sweep
+    # sets the exact time when it finds nothing due. None: no timer can fall due.
+    next_due_at: datetime | None = _utc(nullable=True, index=True)
 
     # QA policy: "the IRO/CPC and the social work team complete the 'Outcome of issue
     # requiring resolution' and 'Key learning points'": the team's, asked for at resolution.
@@ -123,6 +129,26 @@ class Case(SQLModel, table=True):
         sa_relationship_kwargs={"uselist": False, "cascade": "all, delete-orphan"})
     tracking: Optional["TrackingRecord"] = Relationship(
         sa_relationship_kwargs={"uselist": False, "cascade": "all, delete-orphan"})
+
+
+# "Look at this case at the next sweep": earlier than any real time.
+CHECK_NOW = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+@sa.event.listens_for(orm.Session, "before_flush")
+def _mark_changed_cases(session: orm.Session, _context: Any, _instances: Any) -> None:
+    """A case opened or changed (but for `next_due_at` itself) is due for a look at the next
+    sweep: whatever changed may have started, moved or stopped a timer. Marking it here,
+    where every change passes, means no code path can forget to."""
+    for obj in (*session.new, *session.dirty):
+        if not isinstance(obj, Case):
+            continue
+        state = sa.inspect(obj)
+        if state.attrs.next_due_at.history.has_changes():
+            continue  # the sweep has just worked it out
+        if obj in session.new or any(state.attrs[name].history.has_changes()
+                                     for name in _CASE_COLUMNS):
+            obj.next_due_at = CHECK_NOW if obj.status == "open" else None
 
 
 class StandIn(SQLModel, table=True):
@@ -276,6 +302,9 @@ class CaseEvent(SQLModel, table=True):
     inbound_id: int | None = Field(default=None, foreign_key="inbound.id")
     outbound_id: int | None = Field(default=None, foreign_key="outbound.id")
     detail: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+_CASE_COLUMNS = [c.key for c in Case.__table__.columns if c.key != "next_due_at"]  # type: ignore[attr-defined]
 
 
 class Participant(SQLModel, table=True):
