@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
+import sqlalchemy.orm
 
 from mailagent.cases.office import Office
 from mailagent.clock import Clock, SystemClock
@@ -67,6 +68,8 @@ def build_agent(
     engine = database_engine(settings)
     if migrate:
         upgrade(engine)
+    # The ORM's mappings are set up now, at start-up, rather than by the first query.
+    sa.orm.configure_mappers()
     rules_dir = settings.agent.rules_dir
     try:
         rules = load_rules(rules_dir)

@@ -28,13 +28,15 @@ def suggest_themes(session: Session, office: Office, now: datetime) -> list[Them
     rule = office.rules.collective_alert.suggest
     since = now - timedelta(weeks=rule.within_weeks)
     cases = session.exec(
-        select(Case).where(Case.kind.in_(("escalation", "challenge")),  # type: ignore[attr-defined]
-                           Case.status == "open", Case.opened_at >= since)
-    ).all()
+        select(Case.team, Case.category, Case.ref).where(
+            Case.kind.in_(("escalation", "challenge")),  # type: ignore[attr-defined]
+            Case.status == "open", Case.opened_at >= since,
+            Case.linked_ref.is_(None))  # type: ignore[union-attr]
+    )
     groups: dict[tuple[str, str], list[str]] = {}
-    for case in cases:
-        if case.team and case.category and case.linked_ref is None:
-            groups.setdefault((case.team, case.category), []).append(case.ref)
+    for team, category, ref in cases:
+        if team and category:
+            groups.setdefault((team, category), []).append(ref)
     return [ThemeSuggestion(team, category, tuple(sorted(refs)))
             for (team, category), refs in sorted(groups.items())
             if len(refs) >= rule.min_cases]

@@ -143,7 +143,7 @@ def build_pack(session: Session, agent: Agent, month: Month, now: datetime) -> C
         raise ReportProblem(f"{month.label} has not started yet")
     as_at = min(end, now)
     candidates = history.ladder_cases_open_during(session, start, end)
-    events = history.events_by_case(session, [c.id for c in candidates if c.id is not None])
+    events = history.events_by_case(session, history.ladder_open_during(start, end))
     open_cases, closed_cases, referred = [], [], []
     for case in candidates:
         ladder = _ladder(agent, case)

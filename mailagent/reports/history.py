@@ -18,7 +18,7 @@ flags no stage at all counts level 3 and above as senior.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -154,7 +154,7 @@ class CaseStory:
         return False
 
 
-def read_story(case: Case, events: Sequence[CaseEvent], ladder: Ladder,
+def read_story(case: Case, events: Sequence[CaseEvent | sa.Row], ladder: Ladder,
                as_at: datetime) -> CaseStory:
     """Read `events` (the case's timeline, in order) up to `as_at`."""
     visits: list[dict] = []
@@ -210,20 +210,31 @@ def read_story(case: Case, events: Sequence[CaseEvent], ladder: Ladder,
     )
 
 
-def events_by_case(session: Session, case_ids: Iterable[int]) -> dict[int, list[CaseEvent]]:
-    """Each case's events in the order they happened."""
-    ids = list(case_ids)
-    found: dict[int, list[CaseEvent]] = defaultdict(list)
-    if not ids:
-        return found
+# What `read_story` and the reports read of an event: read as plain rows, not ORM objects,
+# since a report reads every event of tens of thousands of cases.
+_EVENT_COLUMNS = ("case_id", "at", "kind", "stage_id", "detail")
+
+
+def events_by_case(session: Session, cases: sa.Select) -> dict[int, list[sa.Row]]:
+    """Each case's events in the order they happened, for the cases `cases` (a query of
+    case ids) finds. The ids are a subquery, never a list of values: a list of a hundred
+    thousand ids passes PostgreSQL's limit of 65,535 parameters."""
+    table = CaseEvent.__table__  # type: ignore[attr-defined]
     query = (
-        select(CaseEvent)
-        .where(CaseEvent.case_id.in_(ids))  # type: ignore[attr-defined]
-        .order_by(CaseEvent.at, CaseEvent.id)  # type: ignore[arg-type]
+        sa.select(*(table.c[name] for name in _EVENT_COLUMNS))
+        .where(table.c.case_id.in_(cases.scalar_subquery()))
+        .order_by(table.c.at, table.c.id)
     )
-    for event in session.exec(query):
+    found: dict[int, list[sa.Row]] = defaultdict(list)
+    for event in session.execute(query):
         found[event.case_id].append(event)
     return found
+
+
+def opened_between(start: datetime, end: datetime, kinds: Sequence[str]) -> sa.Select:
+    """The ids of cases of `kinds` opened in [start, end)."""
+    return select(Case.id).where(Case.opened_at >= start, Case.opened_at < end,
+                                 Case.kind.in_(list(kinds)))  # type: ignore[attr-defined]
 
 
 def cases_opened_between(session: Session, start: datetime, end: datetime,
@@ -231,19 +242,25 @@ def cases_opened_between(session: Session, start: datetime, end: datetime,
     """Cases of `kinds` opened in [start, end), oldest first."""
     query = (
         select(Case)
-        .where(Case.opened_at >= start, Case.opened_at < end,
-               Case.kind.in_(list(kinds)))  # type: ignore[attr-defined]
+        .where(opened_between(start, end, kinds).whereclause)
         .order_by(Case.opened_at, Case.id)  # type: ignore[arg-type]
     )
     return list(session.exec(query))
+
+
+def ladder_open_during(start: datetime, end: datetime) -> sa.Select:
+    """The ids of escalations and challenges opened before `end` and not closed before
+    `start`."""
+    return select(Case.id).where(
+        Case.opened_at < end, Case.kind.in_(list(LADDER_KINDS)),  # type: ignore[attr-defined]
+        sa.or_(Case.closed_at.is_(None), Case.closed_at >= start))  # type: ignore[union-attr]
 
 
 def ladder_cases_open_during(session: Session, start: datetime, end: datetime) -> list[Case]:
     """Escalations and challenges opened before `end` and not closed before `start`."""
     query = (
         select(Case)
-        .where(Case.opened_at < end, Case.kind.in_(list(LADDER_KINDS)),  # type: ignore[attr-defined]
-               sa.or_(Case.closed_at.is_(None), Case.closed_at >= start))  # type: ignore[union-attr]
+        .where(ladder_open_during(start, end).whereclause)
         .order_by(Case.opened_at, Case.id)  # type: ignore[arg-type]
     )
     return list(session.exec(query))

@@ -256,7 +256,7 @@ def build_quarterly(session: Session, agent: Agent, quarter: Quarter,
         raise ReportProblem(f"{quarter.code} has not started yet")
     as_at = min(end, now)
     found = history.cases_opened_between(session, start, end, LADDER_KINDS)
-    events = history.events_by_case(session, [c.id for c in found if c.id is not None])
+    events = history.events_by_case(session, history.opened_between(start, end, LADDER_KINDS))
     stories = [history.read_story(case, events.get(case.id or 0, []),
                                   _ladder(agent, case), as_at) for case in found]
     rows = [case_row(agent, story) for story in stories]

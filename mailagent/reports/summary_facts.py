@@ -30,6 +30,15 @@ class Line:
     iro: str = ""
 
 
+_CASE = Case.__table__  # type: ignore[attr-defined]
+# What the lines say of a case; the team's name is read out of the JSON in the database.
+_COLUMNS = (*(_CASE.c[name] for name in (
+    "id", "ref", "child_ref", "ladder_id", "stage_id", "stage_state", "team", "iro_email",
+    "status", "outcome", "opened_at", "closed_at", "stage_started_at", "stage_deadline",
+    "decision_due", "process_deadline")),
+    _CASE.c.fields["team_name"].as_string().label("team_name"))
+
+
 class Facts:
     """The queries behind each section; every method returns the section's lines."""
 
@@ -37,26 +46,43 @@ class Facts:
                  for_iro: str | None) -> None:
         self.session, self.agent, self.now, self.for_iro = session, agent, now, for_iro
         self.cal = agent.calendar
-        query = select(Case).where(Case.status == "open",
-                                   Case.kind.in_(LADDER_KINDS))  # type: ignore[attr-defined]
-        self.open = [c for c in session.exec(query.order_by(Case.opened_at, Case.id))
-                     if self._mine(c)]
+        self.open: list[Any] = [c for c in self._rows(
+            _CASE.c.status == "open", _CASE.c.kind.in_(LADDER_KINDS), order=_CASE.c.opened_at)
+            if self._mine(c)]
+        self._names: dict[tuple[str | None, str | None], str] = {}
+
+    def _rows(self, *where: Any, order: Any) -> sa.Result:
+        """Plain rows of the columns the lines show, not ORM objects: a council may have
+        tens of thousands of cases open."""
+        return self.session.execute(sa.select(*_COLUMNS).where(*where)
+                                    .order_by(order, _CASE.c.id))
 
     def _mine(self, case: Case) -> bool:
         return self.for_iro is None or case.iro_email == self.for_iro.lower()
 
-    def _line(self, case: Case, note: str) -> Line:
-        ladder = self.agent.rules.ladders.get(case.ladder_id or self.agent.ladder_id)
-        iro = self.agent.directory.person_by_email(case.iro_email)
+    def _line(self, case: Any, note: str) -> Line:
         return Line(
             ref=case.ref,
             note=note,
             child_ref=case.child_ref or "",
-            stage=(stage_name(ladder, case.stage_id) if ladder else case.stage_id)
-            if case.stage_id else "",
-            team=case.fields.get("team_name") or case.team or "",
-            iro=iro.name if iro else case.iro_email,
+            stage=self._stage_name(case.ladder_id, case.stage_id) if case.stage_id else "",
+            team=case.team_name or case.team or "",
+            iro=self._iro_name(case.iro_email),
         )
+
+    def _stage_name(self, ladder_id: str | None, stage_id: str | None) -> str:
+        key = (ladder_id, stage_id)
+        if key not in self._names:
+            ladder = self.agent.rules.ladders.get(ladder_id or self.agent.ladder_id)
+            self._names[key] = stage_name(ladder, stage_id) if ladder else stage_id or ""
+        return self._names[key]
+
+    def _iro_name(self, email: str) -> str:
+        key = (None, email)
+        if key not in self._names:
+            iro = self.agent.directory.person_by_email(email)
+            self._names[key] = iro.name if iro else email
+        return self._names[key]
 
     def _waiting(self) -> list[Case]:
         return [c for c in self.open if c.stage_deadline is not None
@@ -83,16 +109,25 @@ class Facts:
             and cases.deadline_day(self.cal, case.stage_deadline) == day
         )
 
+    def _last_responses(self) -> dict[int, Any]:
+        """Each open case awaiting a decision: its latest response event, in one query."""
+        table = CaseEvent.__table__  # type: ignore[attr-defined]
+        waiting = select(Case.id).where(
+            Case.status == "open", Case.stage_state == cases.AWAITING_DECISION,
+            Case.kind.in_(LADDER_KINDS))  # type: ignore[attr-defined]
+        rows = self.session.execute(
+            sa.select(table.c.case_id, table.c.at, table.c.detail)
+            .where(table.c.kind == "response", table.c.case_id.in_(waiting.scalar_subquery()))
+            .order_by(table.c.at, table.c.id))
+        return {row.case_id: row for row in rows}  # the latest of each case wins
+
     def awaiting_decision(self) -> tuple[Line, ...]:
         lines = []
+        latest = self._last_responses()
         for case in self.open:
             if case.stage_state != cases.AWAITING_DECISION:
                 continue
-            response = self.session.exec(
-                select(CaseEvent)
-                .where(CaseEvent.case_id == case.id, CaseEvent.kind == "response")
-                .order_by(sa.desc(CaseEvent.at), sa.desc(CaseEvent.id))
-            ).first()
+            response = latest.get(case.id)
             said = ""
             if response is not None:
                 who = response.detail.get("summary", "").removeprefix("Response from ")
@@ -117,9 +152,13 @@ class Facts:
 
     def senior(self) -> tuple[Line, ...]:
         lines = []
+        senior: dict[tuple[str | None, str | None], bool] = {}
         for case in self.open:
-            ladder = self.agent.rules.ladders.get(case.ladder_id or self.agent.ladder_id)
-            if ladder is None or not is_senior(ladder, case.stage_id):
+            key = (case.ladder_id, case.stage_id)
+            if key not in senior:
+                ladder = self.agent.rules.ladders.get(case.ladder_id or self.agent.ladder_id)
+                senior[key] = ladder is not None and is_senior(ladder, case.stage_id)
+            if not senior[key]:
                 continue
             since = (f"since {short_day(local_day(self.cal, case.stage_started_at))}"
                      if case.stage_started_at else "")
@@ -164,36 +203,31 @@ class Facts:
         return tuple(lines)
 
     def opened_since(self, since: datetime) -> tuple[Line, ...]:
-        query = select(Case).where(
-            Case.opened_at >= since, Case.opened_at < self.now,
-            Case.kind.in_(LADDER_KINDS),  # type: ignore[attr-defined]
-        ).order_by(Case.opened_at, Case.id)
+        query = self._rows(_CASE.c.opened_at >= since, _CASE.c.opened_at < self.now,
+                           _CASE.c.kind.in_(LADDER_KINDS), order=_CASE.c.opened_at)
         return tuple(
             self._line(case, f"opened {_when(self.cal, case.opened_at)}; "
                        f"response due by end of "
                        f"{deadline_words(self.agent, case.stage_deadline)[1]}")
-            for case in self.session.exec(query) if self._mine(case)
+            for case in query if self._mine(case)
         )
 
     def closed_since(self, since: datetime) -> tuple[Line, ...]:
-        query = select(Case).where(
-            Case.closed_at >= since, Case.closed_at < self.now,  # type: ignore[operator]
-            Case.kind.in_(LADDER_KINDS),  # type: ignore[attr-defined]
-        ).order_by(Case.closed_at, Case.id)
+        query = self._rows(_CASE.c.closed_at >= since, _CASE.c.closed_at < self.now,
+                           _CASE.c.kind.in_(LADDER_KINDS), order=_CASE.c.closed_at)
         return tuple(
             self._line(case, f"{case.status} {_when(self.cal, case.closed_at)}"
                        + ("" if case.status != "resolved" or case.outcome
                           else "; outcome not yet recorded"))
-            for case in self.session.exec(query) if self._mine(case) and case.closed_at
+            for case in query if self._mine(case) and case.closed_at
         )
 
     def commendations_since(self, since: datetime) -> tuple[Line, ...]:
-        query = select(Case).where(
-            Case.opened_at >= since, Case.opened_at < self.now, Case.kind == "commendation"
-        ).order_by(Case.opened_at, Case.id)
+        query = self._rows(_CASE.c.opened_at >= since, _CASE.c.opened_at < self.now,
+                           _CASE.c.kind == "commendation", order=_CASE.c.opened_at)
         return tuple(
             self._line(case, f"good practice recognised {_when(self.cal, case.opened_at)}")
-            for case in self.session.exec(query) if self._mine(case)
+            for case in query if self._mine(case)
         )
 
 

@@ -33,7 +33,9 @@ WIDTHS = {"Reference": 15, "Child record number": 12, "Plan": 6, "Type": 16, "Te
 
 
 def write_workbook(report: QuarterlyReport, path: Path) -> None:
-    book = xlsxwriter.Workbook(str(path), {"remove_timezone": True})
+    # constant_memory: each row goes to disk as soon as the next begins, so a quarter of
+    # tens of thousands of cases does not sit in memory (every sheet writes row by row).
+    book = xlsxwriter.Workbook(str(path), {"remove_timezone": True, "constant_memory": True})
     try:
         styles = _styles(book)
         _summary(book, report, styles)
