@@ -154,7 +154,8 @@ def send(
         return None
     now = queued_at(office, now)
     cc = [p for p in cc or [] if p.email not in {t.email for t in to}]
-    to, cc = _under_cap(session, office, case, to, now), _under_cap(session, office, case, cc, now)
+    sent = _sent_today(session, case, now)
+    to, cc = _under_cap(office, case, to, sent), _under_cap(office, case, cc, sent)
     if not to:
         if cc:
             to, cc = cc, []
@@ -190,28 +191,32 @@ def queued_at(office: Office, at: datetime) -> datetime:
 
 
 def add_participants(session: Session, case: Case, people: list[Person]) -> None:
+    """Each person on the case's thread once (whatever their role), read in one query."""
+    known = set(session.exec(select(Participant.email).where(Participant.case_id == case.id)))
     for person in people:
-        query = select(Participant).where(
-            Participant.case_id == case.id, Participant.email == person.email
-        )
-        if session.exec(query).first() is None:
+        if person.email not in known:
+            known.add(person.email)
             session.add(
                 Participant(case_id=case.id, email=person.email, role=person.role or "other")
             )
     session.flush()
 
 
-def _under_cap(
-    session: Session, office: Office, case: Case, people: list[Person], now: datetime
-) -> list[Person]:
-    cap = office.settings.agent.max_emails_per_recipient_per_case_per_day
+def _sent_today(session: Session, case: Case, now: datetime) -> list[list[str]]:
+    """The recipients of each email queued on the case in the day before `now` (only that
+    column: the rows hold whole emails)."""
     since = now - timedelta(days=1)
-    rows = session.exec(
-        select(Outbound).where(Outbound.case_id == case.id, Outbound.created_at >= since)
-    ).all()
+    return [list(recipients) for recipients in session.exec(
+        select(Outbound.recipients).where(Outbound.case_id == case.id,
+                                          Outbound.created_at >= since))]
+
+
+def _under_cap(office: Office, case: Case, people: list[Person],
+               sent: list[list[str]]) -> list[Person]:
+    cap = office.settings.agent.max_emails_per_recipient_per_case_per_day
     kept = []
     for person in people:
-        count = sum(person.email in row.recipients for row in rows)
+        count = sum(person.email in recipients for recipients in sent)
         if count >= cap:
             log.warning("daily cap reached for a recipient", extra={"case_ref": case.ref})
         else:
