@@ -189,11 +189,11 @@ def test_postgresql_keeps_who_an_old_failed_email_missed(postgres_db_url: str) -
 
 
 def _carry_over_next_due(engine: sa.Engine) -> None:
-    """Cases open before 0006 are looked at by the first sweep after it (which works out
+    """Cases open before 0007 are looked at by the first sweep after it (which works out
     each one's next timer); closed ones have none."""
     from mailagent.store.models import CHECK_NOW
 
-    upgrade(engine, "0005")
+    upgrade(engine, "0006")
     opened = datetime(2026, 11, 2, 10, tzinfo=UTC)
     case = sa.table("case", *(sa.column(name) for name in (
         "ref", "kind", "status", "iro_email", "stage_visit", "extensions", "pauses")),

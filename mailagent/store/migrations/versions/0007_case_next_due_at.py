@@ -5,8 +5,8 @@ Existing open cases are marked to be looked at by the next sweep (the epoch), wh
 out each one's time from its timers and the council's calendar, as it does for any case
 changed; closed ones have no timer (NULL).
 
-Revision ID: 0006
-Revises: 0005
+Revision ID: 0007
+Revises: 0006
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from alembic import op
 
 from mailagent.store.models import CHECK_NOW, UtcDateTime
 
-revision = "0006"
-down_revision = "0005"
+revision = "0007"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
