@@ -15,7 +15,14 @@ from mailagent.app import Agent
 from mailagent.cases import timing as cases
 from mailagent.cases.notify import deadline_words
 from mailagent.reports.history import is_senior, local_day, stage_name
-from mailagent.store.models import LADDER_KINDS, Case, CaseEvent
+from mailagent.store.models import (
+    LADDER_KINDS,
+    CafcassReferral,
+    Case,
+    CaseEvent,
+    CaseOversight,
+    TrackingRecord,
+)
 
 
 @dataclass(frozen=True)
@@ -176,10 +183,30 @@ class Facts:
         """Cases with oversight beside the ladder: on the challenge meeting, independent
         legal advice sought, a CAFCASS referral considered or made, a tracking record not
         yet acknowledged."""
+        over, caf, track = (m.__table__ for m in (  # type: ignore[attr-defined]
+            CaseOversight, CafcassReferral, TrackingRecord))
+        query = (
+            sa.select(*_COLUMNS, over.c.challenge_meeting_at, over.c.legal_advice_at,
+                      caf.c.referred_at, caf.c.considered_at, caf.c.meeting_held_on,
+                      caf.c.meeting_asked_at, track.c.asked_at, track.c.acknowledged_at,
+                      (over.c.case_id.is_not(None)).label("has_oversight"),
+                      (caf.c.case_id.is_not(None)).label("has_cafcass"),
+                      (track.c.case_id.is_not(None)).label("has_tracking"))
+            .select_from(_CASE.outerjoin(over, over.c.case_id == _CASE.c.id)
+                         .outerjoin(caf, caf.c.case_id == _CASE.c.id)
+                         .outerjoin(track, track.c.case_id == _CASE.c.id))
+            .where(_CASE.c.status == "open", _CASE.c.kind.in_(LADDER_KINDS),
+                   sa.or_(over.c.case_id.is_not(None), caf.c.case_id.is_not(None),
+                          track.c.case_id.is_not(None)))
+            .order_by(_CASE.c.opened_at, _CASE.c.id))
         lines = []
-        for case in self.open:
+        for case in self.session.execute(query):
+            if not self._mine(case):
+                continue
             notes = []
-            found, cafcass, tracked = case.oversight, case.cafcass, case.tracking
+            found = case if case.has_oversight else None
+            cafcass = case if case.has_cafcass else None
+            tracked = case if case.has_tracking else None
             if found is not None and found.challenge_meeting_at is not None:
                 notes.append("on the challenge meeting since "
                              + short_day(local_day(self.cal, found.challenge_meeting_at)))
