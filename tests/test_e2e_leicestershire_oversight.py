@@ -234,3 +234,36 @@ def test_cafcass_referral_waits_for_the_meeting(room: Mailroom) -> None:
     assert any(t.startswith("Meeting with the Assistant Director") and
                "held on Friday 6 November 2026" in t for t in titles)
     assert "Referred to CAFCASS by the IRO" in titles
+
+
+
+def test_the_sweep_comes_back_for_a_reminder_kept_beside_the_ladder(room: Mailroom) -> None:
+    """The meeting reminder's timer lives in the referral's row, not the case's: the case's
+    `next_due_at` (the sweep reads only the cases whose time has come) must still come by
+    it. Paused, the case has no timer of its own, so only the reminder brings the sweep."""
+    from mailagent.store.db import transaction
+    from mailagent.store.models import CHECK_NOW
+
+    ack = _open(room)
+    room.run(london(2026, 11, 3, 12, 5), room.reply(ack, IRENE, "#cafcass",
+                                                    at=london(2026, 11, 3, 12)))
+    room.run(london(2026, 11, 3, 14, 5), room.reply(
+        ack, IRENE, "#pause awaiting the court hearing on 12 January", at=london(2026, 11, 3, 14)))
+    assert room.run(london(2026, 11, 5, 9)) == []
+    with Session(room.agent.engine) as session:
+        case = _case(session)
+        assert case.stage_state == "paused"
+        assert case.next_due_at == london(2026, 11, 6, 9)  # three working days after the ask
+    reminded = one(room.run(london(2026, 11, 6, 9)), "cafcass_meeting_reminder")
+    assert people(reminded) == ({IRO}, {TM_IRO})
+    with Session(room.agent.engine) as session:
+        assert _case(session).next_due_at == london(2026, 11, 11, 9)  # the next reminder
+    # Any change to the referral's row, by whatever code, has the next sweep look again:
+    # here its last reminder put back to when the meeting was asked for (so one is due).
+    with transaction(room.agent.engine) as session:
+        referral = _case(session).cafcass
+        assert referral is not None
+        referral.meeting_reminded_at = referral.meeting_asked_at
+    with Session(room.agent.engine) as session:
+        assert _case(session).next_due_at == CHECK_NOW
+    one(room.run(london(2026, 11, 6, 10)), "cafcass_meeting_reminder")

@@ -87,15 +87,16 @@ def follow(session: Session, office: Office, case: Case, now: datetime) -> list[
     return [f"{case.ref}: meeting before a CAFCASS referral asked for"]
 
 
-def reminder_due(office: Office, case: Case, now: datetime) -> bool:
+def reminder_at(office: Office, case: Case) -> datetime | None:
+    """When the IRO is next to be reminded of the meeting; None if they are not to be."""
     route = office.ladder_of(case).cafcass
     referral = case.cafcass
     if route is None or referral is None or referral.meeting_asked_at is None:
-        return False
+        return None
     if case.status != "open" or referral.meeting_held_on or referral.referred_at:
-        return False
+        return None
     last = referral.meeting_reminded_at or referral.meeting_asked_at
-    return now >= after_working_days(office, last, route.referral.remind_working_days)
+    return after_working_days(office, last, route.referral.remind_working_days)
 
 
 def remind(session: Session, office: Office, case: Case, now: datetime) -> str:

@@ -77,6 +77,12 @@ def _escalation_due(office: Office, case: Case, now: datetime) -> list[str]:
     return steps.due_steps(office, case, now) + side_routes.due_steps(office, case, now)
 
 
+def _escalation_next_due(office: Office, case: Case) -> datetime | None:
+    # The ladder's timers and the side routes' (kept in their own rows), whichever is first.
+    times = (steps.next_due_at(office, case), side_routes.next_due_at(office, case))
+    return min((at for at in times if at is not None), default=None)
+
+
 def _escalation_apply(session: Session, office: Office, case: Case, step: str,
                       now: datetime) -> str:
     if side_routes.is_side_step(step):
@@ -93,7 +99,7 @@ def _escalation_describe(office: Office, case: Case, step: str) -> str:
 _ESCALATION = dict(
     open=opening.open_from_email, on_email=_escalation_email,
     due_steps=_escalation_due, apply_due=_escalation_apply, describe_due=_escalation_describe,
-    next_due_at=steps.next_due_at, has_stages=True,
+    next_due_at=_escalation_next_due, has_stages=True,
 )
 
 KINDS: dict[str, CaseKind] = {

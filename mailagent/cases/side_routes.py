@@ -27,7 +27,7 @@ from mailagent.cases.recipients import people_for
 from mailagent.mail.classify import Classification
 from mailagent.mail.fields import Command
 from mailagent.mail.parse import InboundMessage
-from mailagent.store.models import Case
+from mailagent.store.models import CHECK_NOW, Case
 
 EmailFn = Callable[
     [Session, Office, Case, Match, InboundMessage, Classification, datetime, int], Outcome
@@ -44,11 +44,11 @@ COMMANDS: dict[str, SideCommand] = {
     "cafcass-referred": lambda s, o, c, cmd, now, who, i: cafcass.referred(
         s, o, c, cmd, now, actor=who, inbound_id=i),
 }
-# The timed steps, each with when it is due and what it does.
+# The timed steps, each with when it is next due (None: not at all) and what it does.
 STEPS = {
-    cafcass.REMINDER: (cafcass.reminder_due, cafcass.remind,
+    cafcass.REMINDER: (cafcass.reminder_at, cafcass.remind,
                        "remind the IRO to record the meeting before a CAFCASS referral"),
-    tracking.REMINDER: (tracking.reminder_due, tracking.remind,
+    tracking.REMINDER: (tracking.reminder_at, tracking.remind,
                         "remind the keeper of the tracking record to acknowledge"),
 }
 FOLLOW = "follow"
@@ -93,12 +93,27 @@ def follow(session: Session, office: Office, case: Case, now: datetime) -> list[
 def due_steps(office: Office, case: Case, now: datetime) -> list[str]:
     """Reminders due, and a request owed because the sweep moved the case (an automatic
     escalation into a tracked stage)."""
-    due = [name for name, (is_due, _, _) in STEPS.items() if is_due(office, case, now)]
-    route = office.ladder_of(case).tracking
-    if route and case.tracking is None and case.stage_id in route.stages and (
-            case.status == "open") and people_for(office, case, [route.by]):
+    due = [name for name, (when, _, _) in STEPS.items()
+           if (at := when(office, case)) is not None and now >= at]
+    if _follow_owed(office, case):
         due.insert(0, FOLLOW)
     return due
+
+
+def next_due_at(office: Office, case: Case) -> datetime | None:
+    """The earliest of the side routes' timers (for the sweep's `case.next_due_at`); None if
+    none is set. A change to their rows marks the case for the next sweep (the store's
+    flush hook), so this is read again whenever one of them moves."""
+    if _follow_owed(office, case):
+        return CHECK_NOW
+    return min((at for when, _, _ in STEPS.values() if (at := when(office, case))),
+               default=None)
+
+
+def _follow_owed(office: Office, case: Case) -> bool:
+    route = office.ladder_of(case).tracking
+    return bool(route and case.tracking is None and case.stage_id in route.stages
+                and case.status == "open" and people_for(office, case, [route.by]))
 
 
 def apply_due(session: Session, office: Office, case: Case, step: str, now: datetime) -> str:

@@ -52,13 +52,14 @@ def follow(session: Session, office: Office, case: Case, now: datetime) -> list[
     return [f"{case.ref}: tracking record asked for"]
 
 
-def reminder_due(office: Office, case: Case, now: datetime) -> bool:
+def reminder_at(office: Office, case: Case) -> datetime | None:
+    """When the keeper is next to be reminded to acknowledge; None if they are not to be."""
     route = office.ladder_of(case).tracking
     found = case.tracking
     if route is None or found is None or found.acknowledged_at or case.status != "open":
-        return False
-    return now >= after_working_days(office, found.reminded_at or found.asked_at,
-                                     route.remind_working_days)
+        return None
+    return after_working_days(office, found.reminded_at or found.asked_at,
+                              route.remind_working_days)
 
 
 def remind(session: Session, office: Office, case: Case, now: datetime) -> str:

@@ -138,17 +138,27 @@ CHECK_NOW = datetime(1970, 1, 1, tzinfo=UTC)
 @sa.event.listens_for(orm.Session, "before_flush")
 def _mark_changed_cases(session: orm.Session, _context: Any, _instances: Any) -> None:
     """A case opened or changed (but for `next_due_at` itself) is due for a look at the next
-    sweep: whatever changed may have started, moved or stopped a timer. Marking it here,
-    where every change passes, means no code path can forget to."""
+    sweep: whatever changed may have started, moved or stopped a timer. So is a case whose
+    steps beside the ladder changed (their timers live in their own rows: a CAFCASS
+    referral's meeting asked for, a tracking record's request). Marking it here, where every
+    change passes, means no code path can forget to."""
     for obj in (*session.new, *session.dirty):
-        if not isinstance(obj, Case):
-            continue
-        state = sa.inspect(obj)
-        if state.attrs.next_due_at.history.has_changes():
-            continue  # the sweep has just worked it out
-        if obj in session.new or any(state.attrs[name].history.has_changes()
-                                     for name in _CASE_COLUMNS):
-            obj.next_due_at = CHECK_NOW if obj.status == "open" else None
+        if isinstance(obj, Case):
+            state = sa.inspect(obj)
+            if obj in session.new or any(state.attrs[name].history.has_changes()
+                                         for name in _CASE_CHANGES):
+                _mark(obj)
+        elif isinstance(obj, _SIDE_ROWS) and obj.case_id is not None and (
+                obj in session.new or session.is_modified(obj)):
+            with session.no_autoflush:
+                case = session.get(Case, obj.case_id)
+            if case is not None:
+                _mark(case)
+
+
+def _mark(case: Case) -> None:
+    if not sa.inspect(case).attrs.next_due_at.history.has_changes():  # else the sweep
+        case.next_due_at = CHECK_NOW if case.status == "open" else None  # just set it
 
 
 class StandIn(SQLModel, table=True):
@@ -304,7 +314,13 @@ class CaseEvent(SQLModel, table=True):
     detail: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
 
 
-_CASE_COLUMNS = [c.key for c in Case.__table__.columns if c.key != "next_due_at"]  # type: ignore[attr-defined]
+# What, changed on a case, may move its timers: every column but next_due_at, and the rows
+# of the steps beside the ladder (a new one is attached to the case, so changes it).
+_SIDE_ROWS = (CaseOversight, CafcassReferral, TrackingRecord)
+_CASE_CHANGES = [
+    *(c.key for c in Case.__table__.columns if c.key != "next_due_at"),  # type: ignore[attr-defined]
+    "oversight", "cafcass", "tracking",
+]
 
 
 class Participant(SQLModel, table=True):
